@@ -1,0 +1,42 @@
+/* url.h: broker URLs as Celery writes them,
+ *   amqp://user:password@host:port/vhost   (amqps:// for TLS)
+ * with percent-decoding of every part. Defaults: user and password
+ * "guest", port 5672 (5671 for amqps), vhost "/". As in kombu, both
+ * "amqp://host//" and "amqp://host" name the vhost "/"; "%2F" spells a
+ * slash inside a vhost name. */
+#ifndef CEL_COMMON_URL_H
+#define CEL_COMMON_URL_H
+
+#include <stdbool.h>
+
+#include <cel/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CEL_DEFAULT_BROKER_URL "amqp://guest:guest@localhost:5672//"
+
+typedef struct {
+    char host[256];
+    int port;
+    char user[256];
+    char password[256];
+    char vhost[256];
+    bool tls;
+} cel_url_t;
+
+/* cel_url_parse fills url from text. Returns 0, or CEL_EURL with a reason
+ * in err (the reason never contains the password). */
+CEL_NODISCARD int cel_url_parse(const char *text, cel_url_t *url,
+                                cel_error_t *err);
+
+/* cel_url_redact writes url's text form with the password replaced by
+ * "***" (e.g. "amqp://guest:***@localhost:5672//") into out. This is the
+ * only form in which a URL may be logged. */
+void cel_url_redact(const cel_url_t *url, char *out, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

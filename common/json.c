@@ -1,0 +1,48 @@
+/* json.c: the JSON conventions of Celery's json serializer, on jansson:
+ * any top-level value, NUL allowed inside strings, compact output, and reals
+ * printed with enough digits to read back the same double. */
+#include <cel/message.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *
+cel_json_load(const char *text, size_t len, cel_error_t *err)
+{
+    json_error_t jerr;
+
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (v == NULL) {
+        cel_error_set(err, CEL_EPROTO, "invalid JSON at line %d column %d: %s",
+                      jerr.line, jerr.column, jerr.text);
+    }
+    return v;
+}
+
+char *
+cel_json_dump(const json_t *value, size_t *len)
+{
+    char *s = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY |
+                                    JSON_REAL_PRECISION(17));
+    if (s != NULL && len != NULL) {
+        *len = strlen(s);
+    }
+    return s;
+}
+
+void
+cel_envelope_init(cel_envelope_t *env)
+{
+    memset(env, 0, sizeof(*env));
+    env->delivery_mode = -1;
+    env->priority = -1;
+}
+
+void
+cel_envelope_clear(cel_envelope_t *env)
+{
+    json_decref(env->headers);
+    free(env->body_owned);
+    cel_envelope_init(env);
+}

@@ -1,0 +1,145 @@
+/* result_msg.c: rpc:// result messages and Celery's exception form. The
+ * body keys are those of Celery 5.2's rpc backend: task_id, status, result,
+ * traceback, children; a client must tolerate extra keys from later
+ * versions, and does. */
+#include <cel/message.h>
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const state_names[] = {
+    [CEL_STATE_PENDING] = "PENDING", [CEL_STATE_RECEIVED] = "RECEIVED",
+    [CEL_STATE_STARTED] = "STARTED", [CEL_STATE_RETRY] = "RETRY",
+    [CEL_STATE_REVOKED] = "REVOKED", [CEL_STATE_FAILURE] = "FAILURE",
+    [CEL_STATE_SUCCESS] = "SUCCESS",
+};
+
+const char *
+cel_state_name(cel_state_t state)
+{
+    if ((unsigned)state < sizeof(state_names) / sizeof(state_names[0])) {
+        return state_names[state];
+    }
+    return "UNKNOWN";
+}
+
+int
+cel_state_parse(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof(state_names) / sizeof(*state_names);
+         i++) {
+        if (strcmp(name, state_names[i]) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+bool
+cel_state_ready(cel_state_t state)
+{
+    return state == CEL_STATE_SUCCESS || state == CEL_STATE_FAILURE ||
+           state == CEL_STATE_REVOKED;
+}
+
+int
+cel_result_encode(const char *task_id, const char *correlation_id,
+                  cel_state_t state, const json_t *result,
+                  const char *traceback, cel_envelope_t *env,
+                  cel_error_t *err)
+{
+    cel_envelope_init(env);
+    json_t *body =
+        json_pack("{s:s, s:s, s:O?, s:s?, s:[]}", "task_id", task_id, "status",
+                  cel_state_name(state), "result", (json_t *)result,
+                  "traceback", traceback, "children");
+    if (body == NULL) {
+        return cel_error_set(err, CEL_ENOMEM, "cannot encode result of %s",
+                             task_id);
+    }
+    env->body_owned = cel_json_dump(body, &env->body_len);
+    env->body = env->body_owned;
+    json_decref(body);
+    if (env->body_owned == NULL) {
+        return cel_error_set(err, CEL_ENOMEM, "cannot encode result of %s",
+                             task_id);
+    }
+    strcpy(env->content_type, "application/json");
+    strcpy(env->content_encoding, "utf-8");
+    snprintf(env->correlation_id, sizeof(env->correlation_id), "%s",
+             correlation_id ? correlation_id : task_id);
+    env->delivery_mode = 1;
+    env->priority = 0;
+    env->headers = json_object();
+    return 0;
+}
+
+int
+cel_result_decode(const char *body, size_t len, cel_result_msg_t *out,
+                  cel_error_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->body = cel_json_load(body, len, err);
+    if (out->body == NULL) {
+        return CEL_EPROTO;
+    }
+    if (!json_is_object(out->body)) {
+        return cel_error_set(err, CEL_EPROTO, "result is not an object");
+    }
+    out->task_id = json_string_value(json_object_get(out->body, "task_id"));
+    const char *status = json_string_value(json_object_get(out->body, "status"));
+    int state = cel_state_parse(status);
+    if (out->task_id == NULL || state < 0) {
+        return cel_error_set(err, CEL_EPROTO,
+                             "result lacks a task_id or a known status");
+    }
+    out->state = (cel_state_t)state;
+    out->result = json_object_get(out->body, "result");
+    out->traceback = json_string_value(json_object_get(out->body, "traceback"));
+    return 0;
+}
+
+void
+cel_result_msg_clear(cel_result_msg_t *msg)
+{
+    json_decref(msg->body);
+    memset(msg, 0, sizeof(*msg));
+}
+
+json_t *
+cel_exc_new(const char *type, const char *module, const char *message)
+{
+    return json_pack("{s:s, s:[s], s:s}", "exc_type", type, "exc_message",
+                     message ? message : "", "exc_module", module);
+}
+
+int
+cel_exc_describe(const json_t *exc, const char **type, char *message,
+                 size_t size)
+{
+    const json_t *args = json_object_get(exc, "exc_message");
+
+    *type = "Exception";
+    if (size > 0) {
+        message[0] = '\0';
+    }
+    if (!json_is_object(exc)) {
+        return CEL_EPROTO;
+    }
+    const char *t = json_string_value(json_object_get(exc, "exc_type"));
+    if (t != NULL) {
+        *type = t;
+    }
+    /* Python's str(exc): the lone argument as text, else the args tuple. */
+    if (json_is_array(args) && json_array_size(args) == 1) {
+        args = json_array_get(args, 0);
+    }
+    if (json_is_string(args)) {
+        snprintf(message, size, "%s", json_string_value(args));
+    } else if (json_is_array(args) && json_array_size(args) == 0) {
+        /* no arguments: empty text */
+    } else if (args != NULL) {
+        cel_pyrepr(args, json_is_array(args), message, size);
+    }
+    return 0;
+}
