@@ -1,0 +1,43 @@
+/* broker_internal.h: the connection behind cel_broker_t, and the helpers
+ * the broker-client files share. Only this folder includes <amqp.h>. */
+#ifndef CEL_BROKER_CLIENT_INTERNAL_H
+#define CEL_BROKER_CLIENT_INTERNAL_H
+
+#include <cel/broker.h>
+
+#include <amqp.h>
+
+struct cel_broker {
+    amqp_connection_state_t conn;
+    amqp_channel_t channel;
+    bool closed;     /* the connection is gone; every call fails */
+    amqp_pool_t pool; /* scratch for header tables, recycled per call */
+};
+
+/* cel__broker_check translates an RPC reply into 0 or a CEL_E* code, with
+ * "what: reply text" in err. A channel close is acknowledged and the
+ * channel reopened; a connection close marks b closed. */
+int cel__broker_check(cel_broker_t *b, amqp_rpc_reply_t reply,
+                      const char *what, cel_error_t *err);
+
+/* cel__broker_status translates a library status code (negative int). */
+int cel__broker_status(cel_broker_t *b, int status, const char *what,
+                       cel_error_t *err);
+
+/* cel__table_from_json builds an AMQP table from a JSON object in pool.
+ * Strings point into obj, which must outlive the table's use. */
+int cel__table_from_json(const json_t *obj, amqp_pool_t *pool,
+                         amqp_table_t *out, cel_error_t *err);
+
+/* cel__table_to_json returns a new JSON object for table, or NULL with the
+ * reason in err. */
+json_t *cel__table_to_json(const amqp_table_t *table, cel_error_t *err);
+
+/* cel__props_from_envelope / cel__envelope_from_props convert the basic
+ * properties Celery uses. */
+int cel__props_from_envelope(const cel_envelope_t *env, amqp_pool_t *pool,
+                             amqp_basic_properties_t *p, cel_error_t *err);
+int cel__envelope_from_props(const amqp_basic_properties_t *p,
+                             cel_envelope_t *env, cel_error_t *err);
+
+#endif

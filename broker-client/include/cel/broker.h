@@ -1,0 +1,140 @@
+/* broker.h: celeriac's one door to RabbitMQ. Everything that speaks AMQP
+ * lives behind this header; no AMQP type crosses it.
+ *
+ * A cel_broker_t is one connection with one channel. It is not thread-safe:
+ * use it from one thread at a time, and never across fork(). Errors come
+ * back as CEL_E* codes with the broker's own reply text in err, e.g.
+ * "queue.declare: PRECONDITION_FAILED - inequivalent arg 'durable' ...".
+ * After a channel-level error the channel is reopened, so the connection
+ * stays usable, but consumers and QoS set before it are gone. */
+#ifndef CEL_BROKER_CLIENT_BROKER_H
+#define CEL_BROKER_CLIENT_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cel/error.h>
+#include <cel/message.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cel_broker cel_broker_t;
+
+typedef struct {
+    int heartbeat_s;        /* AMQP heartbeat; 0 disables it */
+    int connect_timeout_ms; /* TCP connect and login */
+    int rpc_timeout_ms;     /* any synchronous method (declare, qos, ...) */
+    const char *name;       /* connection_name shown by rabbitmqctl; NULL ok */
+} cel_broker_opts_t;
+
+/* Heartbeats are off by default: rabbitmq-c answers them only inside its
+ * own calls, and a task that runs longer than two intervals would get its
+ * connection closed under it. TCP keepalive watches idle sockets instead. */
+#define CEL_BROKER_OPTS_INIT {0, 5000, 15000, NULL}
+
+/* cel_broker_open connects to url (amqp://user:pass@host:port/vhost),
+ * logs in and opens a channel. On success *out owns the connection; free
+ * it with cel_broker_close. Returns CEL_EURL, CEL_ECONN or CEL_EBROKER. */
+CEL_NODISCARD int cel_broker_open(const char *url,
+                                  const cel_broker_opts_t *opts,
+                                  cel_broker_t **out, cel_error_t *err);
+
+/* cel_broker_close closes the channel and the connection politely and frees
+ * b. Unacked deliveries go back to their queues. NULL is a no-op. */
+void cel_broker_close(cel_broker_t *b);
+
+/* cel_broker_abandon frees b without talking to the broker, for a process
+ * that inherited a connection it must not use (e.g. after fork). */
+void cel_broker_abandon(cel_broker_t *b);
+
+typedef struct {
+    bool passive;
+    bool durable;
+    bool exclusive;
+    bool auto_delete;
+    int64_t expires_ms;     /* x-expires, 0 for none */
+    int64_t message_ttl_ms; /* x-message-ttl, 0 for none */
+    int max_priority;       /* x-max-priority, 0 for none */
+} cel_queue_opts_t;
+
+/* The flags kombu gives a Celery task queue: durable, no arguments. */
+#define CEL_TASK_QUEUE_OPTS {false, true, false, false, 0, 0, 0}
+
+CEL_NODISCARD int cel_broker_declare_exchange(cel_broker_t *b,
+                                              const char *name,
+                                              const char *type, bool durable,
+                                              bool auto_delete,
+                                              cel_error_t *err);
+CEL_NODISCARD int cel_broker_declare_queue(cel_broker_t *b, const char *name,
+                                           const cel_queue_opts_t *opts,
+                                           cel_error_t *err);
+CEL_NODISCARD int cel_broker_bind(cel_broker_t *b, const char *queue,
+                                  const char *exchange,
+                                  const char *routing_key, cel_error_t *err);
+CEL_NODISCARD int cel_broker_delete_queue(cel_broker_t *b, const char *name,
+                                          cel_error_t *err);
+
+/* cel_broker_declare_task_queue declares a Celery task queue exactly as
+ * kombu does for Queue(name, Exchange(name, 'direct'), routing_key=name):
+ * the durable direct exchange, the durable queue with no arguments, and the
+ * binding. Celery's default queue "celery" is the case name = "celery". */
+CEL_NODISCARD int cel_broker_declare_task_queue(cel_broker_t *b,
+                                                const char *name,
+                                                cel_error_t *err);
+
+/* cel_broker_qos sets basic.qos prefetch_count (0: unlimited). */
+CEL_NODISCARD int cel_broker_qos(cel_broker_t *b, int prefetch_count,
+                                 bool global, cel_error_t *err);
+
+/* cel_broker_consume starts a consumer on queue. With no_ack the broker
+ * forgets each message once sent. The consumer tag is written to tag (size
+ * bytes) if tag is not NULL. */
+CEL_NODISCARD int cel_broker_consume(cel_broker_t *b, const char *queue,
+                                     bool no_ack, char *tag, size_t size,
+                                     cel_error_t *err);
+CEL_NODISCARD int cel_broker_cancel(cel_broker_t *b, const char *tag,
+                                    cel_error_t *err);
+
+/* cel_broker_publish sends env to exchange with routing_key. Publishing is
+ * asynchronous: success means the frames were written, not that the broker
+ * routed them. */
+CEL_NODISCARD int cel_broker_publish(cel_broker_t *b, const char *exchange,
+                                     const char *routing_key,
+                                     const cel_envelope_t *env,
+                                     cel_error_t *err);
+
+/* One message received from a consumer. env owns its headers and body. */
+typedef struct {
+    cel_envelope_t env;
+    uint64_t delivery_tag;
+    bool redelivered;
+    char exchange[CEL_SHORTSTR_SIZE];
+    char routing_key[CEL_SHORTSTR_SIZE];
+} cel_delivery_t;
+
+/* cel_broker_next waits up to timeout_ms (0: just look, -1: forever) for a
+ * delivery. Returns 0 with *d filled (release it with cel_delivery_clear),
+ * CEL_ETIMEDOUT when nothing came, CEL_ECLOSED when the broker closed the
+ * connection, or CEL_EBROKER / CEL_EPROTO. */
+CEL_NODISCARD int cel_broker_next(cel_broker_t *b, int timeout_ms,
+                                  cel_delivery_t *d, cel_error_t *err);
+void cel_delivery_clear(cel_delivery_t *d);
+
+CEL_NODISCARD int cel_broker_ack(cel_broker_t *b, uint64_t delivery_tag,
+                                 bool multiple, cel_error_t *err);
+CEL_NODISCARD int cel_broker_reject(cel_broker_t *b, uint64_t delivery_tag,
+                                    bool requeue, cel_error_t *err);
+
+/* cel_broker_fd returns the socket, for poll(); -1 when closed. */
+int cel_broker_fd(const cel_broker_t *b);
+
+/* cel_broker_pending is true when frames are already read and buffered, so
+ * cel_broker_next(b, 0, ...) can return one without touching the socket. */
+bool cel_broker_pending(const cel_broker_t *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

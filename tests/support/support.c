@@ -1,0 +1,138 @@
+/* support.c: helpers for the tests that need a broker or a worker. */
+#include "support.h"
+
+#include <cel/clock.h>
+#include <cel/id.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *
+test_broker_url(void)
+{
+    static char url[256];
+    const char *env = getenv("CELERIAC_BROKER_URL");
+    const char *port = getenv("CELERIAC_BROKER_PORT");
+
+    if (env != NULL && env[0] != '\0') {
+        return env;
+    }
+    snprintf(url, sizeof(url), "amqp://guest:guest@127.0.0.1:%s//",
+             port ? port : "5672");
+    return url;
+}
+
+void
+test_unique_name(const char *prefix, char *out, size_t size)
+{
+    char id[CEL_ID_SIZE];
+
+    cel_id_new(id);
+    snprintf(out, size, "%s-%s", prefix, id);
+}
+
+void
+test_build_path(const char *sub, const char *name, char *out, size_t size)
+{
+    const char *dir = getenv("CELERIAC_BUILD_DIR");
+
+    snprintf(out, size, "%s/%s/%s", dir ? dir : ".", sub, name);
+}
+
+pid_t
+test_workerd_start(const char *queue, int concurrency, const char *log_path,
+                   const char *const *extra)
+{
+    char bin[512], app[512], conc[16];
+    const char *argv[32];
+    int n = 0;
+
+    test_build_path("bin", "workerd", bin, sizeof(bin));
+    test_build_path("lib", "libexample_tasks.so", app, sizeof(app));
+    snprintf(conc, sizeof(conc), "%d", concurrency);
+    argv[n++] = bin;
+    argv[n++] = "-A";
+    argv[n++] = app;
+    argv[n++] = "-c";
+    argv[n++] = conc;
+    argv[n++] = "-Q";
+    argv[n++] = queue;
+    argv[n++] = "-b";
+    argv[n++] = test_broker_url();
+    for (int i = 0; extra != NULL && extra[i] != NULL && n < 30; i++) {
+        argv[n++] = extra[i];
+    }
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (log_path != NULL) {
+            int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd >= 0) {
+                dup2(fd, STDERR_FILENO);
+                close(fd);
+            }
+        }
+        execv(bin, (char *const *)argv);
+        perror("execv workerd");
+        _exit(127);
+    }
+    return pid;
+}
+
+int
+test_workerd_stop(pid_t pid, int sig, int timeout_ms)
+{
+    int status;
+    int64_t deadline = cel_clock_now_ms() + timeout_ms;
+
+    kill(pid, sig);
+    while (cel_clock_now_ms() < deadline) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            return status;
+        }
+        cel_clock_sleep_ms(20, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+int
+test_count_children(pid_t ppid)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int count = 0;
+
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char path[300], buf[512];
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            continue;
+        }
+        if (fgets(buf, sizeof(buf), f) != NULL) {
+            char *p = strrchr(buf, ')');
+            char state;
+            int parent;
+            if (p && sscanf(p + 2, "%c %d", &state, &parent) == 2 &&
+                parent == ppid && state != 'Z') {
+                count++;
+            }
+        }
+        fclose(f);
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return count;
+}

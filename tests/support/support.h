@@ -1,0 +1,35 @@
+/* support.h: what the broker and worker tests share: the broker URL they
+ * run against, unique names, and starting and stopping workerd. */
+#ifndef CEL_TESTS_SUPPORT_H
+#define CEL_TESTS_SUPPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* test_broker_url returns CELERIAC_BROKER_URL, else the private broker's
+ * URL on CELERIAC_BROKER_PORT (default 5672). */
+const char *test_broker_url(void);
+
+/* test_unique_name writes "prefix-<uuid>" into out. */
+void test_unique_name(const char *prefix, char *out, size_t size);
+
+/* test_bin_path writes the path of build/bin/<name> (or build/lib/<name>
+ * when lib is non-zero), found from CELERIAC_BUILD_DIR. */
+void test_build_path(const char *sub, const char *name, char *out,
+                     size_t size);
+
+/* test_workerd_start runs build/bin/workerd with the example tasks,
+ * consuming queue with concurrency children, its log in log_path (if not
+ * NULL). extra is NULL or a NULL-terminated list of more arguments. */
+pid_t test_workerd_start(const char *queue, int concurrency,
+                         const char *log_path, const char *const *extra);
+
+/* test_workerd_stop sends sig to pid and waits up to timeout_ms for it to
+ * exit; returns its exit status as from waitpid, or -1 on timeout (after
+ * which it is killed). */
+int test_workerd_stop(pid_t pid, int sig, int timeout_ms);
+
+/* test_count_children returns how many live processes have parent ppid. */
+int test_count_children(pid_t ppid);
+
+#endif
