@@ -1,0 +1,135 @@
+/* example_tasks.c: the tasks of the course notes the project grew from,
+ * in C, built as build/lib/libexample_tasks.so for `workerd -A`. */
+#include <cel/task.h>
+
+#include "tasks.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+CEL_TASK_IMPL(fun, int64_t x)
+{
+    (void)ctx;
+    return json_pack("[IIi]", (json_int_t)x, (json_int_t)(x * x),
+                     (int)getpid());
+}
+
+CEL_TASK_IMPL(add, int64_t x, int64_t y)
+{
+    int64_t sum;
+
+    if (__builtin_add_overflow(x, y, &sum)) {
+        return cel_task_fail(ctx, "OverflowError",
+                             "add(%lld, %lld) does not fit in 64 bits",
+                             (long long)x, (long long)y);
+    }
+    return json_integer(sum);
+}
+
+CEL_TASK_IMPL(sum_all_values, int64_t x)
+{
+    int64_t total = 0;
+
+    (void)ctx;
+    /* The loop, not x*(x+1)/2: this task stands for CPU-bound work. */
+    for (int64_t i = 1; i <= x; i++) {
+        total += i;
+    }
+    return json_integer(total);
+}
+
+CEL_TASK_IMPL(slow_sum, double nsecs, int64_t x, int64_t y)
+{
+    (void)ctx;
+    cel_task_sleep(nsecs);
+    return json_integer(x + y);
+}
+
+CEL_TASK_IMPL(slow_diff, double nsecs, int64_t x, int64_t y)
+{
+    (void)ctx;
+    cel_task_sleep(nsecs);
+    return json_integer(x - y);
+}
+
+CEL_TASK_IMPL(broken_function, double nsecs)
+{
+    cel_task_sleep(nsecs);
+    return cel_task_fail(ctx, "ValueError", "Called broken function");
+}
+
+/* Trial division by 6k +- 1, as the notes' is_prime does. */
+static int
+is_prime(int64_t n)
+{
+    if (n == 2 || n == 3) {
+        return 1;
+    }
+    if (n < 2 || n % 2 == 0) {
+        return 0;
+    }
+    if (n < 9) {
+        return 1;
+    }
+    if (n % 3 == 0) {
+        return 0;
+    }
+    for (int64_t f = 5; f * f <= n; f += 6) {
+        if (n % f == 0 || n % (f + 2) == 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+CEL_TASK_IMPL(count_primes, int64_t from, int64_t to)
+{
+    int64_t count = 0;
+
+    (void)ctx;
+    for (int64_t n = from; n < to; n++) {
+        count += is_prime(n);
+    }
+    return json_integer(count);
+}
+
+CEL_TASK_IMPL(echo, const json_t *value)
+{
+    (void)ctx;
+    return json_deep_copy(value);
+}
+
+CEL_TASK_IMPL(crash)
+{
+    (void)ctx;
+    raise(SIGKILL);
+    return NULL;
+}
+
+int cel_module_init(cel_registry_t *reg);
+
+int
+cel_module_init(cel_registry_t *reg)
+{
+    static const struct {
+        const char *name;
+        cel_task_fn fn;
+    } tasks[] = {
+        {"fun", fun_task},
+        {"add", add_task},
+        {"sum_all_values", sum_all_values_task},
+        {"slow_sum", slow_sum_task},
+        {"slow_diff", slow_diff_task},
+        {"broken_function", broken_function_task},
+        {"count_primes", count_primes_task},
+        {"echo", echo_task},
+        {"crash", crash_task},
+    };
+    for (size_t i = 0; i < sizeof(tasks) / sizeof(tasks[0]); i++) {
+        int r = cel_registry_add(reg, tasks[i].name, tasks[i].fn);
+        if (r != 0) {
+            return r;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,96 @@
+/* board.c: the shared scoreboard. The lost list is a ring written only by
+ * the master and read by children; a sequence number per entry (odd while
+ * it is being written) lets a reader skip an entry it caught mid-write. */
+#include "board.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static size_t
+board_size(int nslots)
+{
+    return sizeof(cel_board_t) + (size_t)nslots * sizeof(cel_slot_state_t);
+}
+
+cel_board_t *
+cel__board_new(int nslots)
+{
+    void *p = mmap(NULL, board_size(nslots), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
+    memset(p, 0, board_size(nslots));
+    cel_board_t *board = p;
+    board->nslots = nslots;
+    return board;
+}
+
+void
+cel__board_free(cel_board_t *board)
+{
+    if (board != NULL) {
+        munmap(board, board_size(board->nslots));
+    }
+}
+
+void
+cel__board_begin(cel_board_t *board, int slot, const char *id,
+                 const char *name)
+{
+    cel_slot_state_t *s = &board->slots[slot];
+
+    snprintf(s->task_id, sizeof(s->task_id), "%s", id);
+    snprintf(s->task_name, sizeof(s->task_name), "%s", name);
+    atomic_thread_fence(memory_order_release);
+    s->busy = 1;
+}
+
+void
+cel__board_end(cel_board_t *board, int slot)
+{
+    board->slots[slot].busy = 0;
+}
+
+bool
+cel__board_reap(cel_board_t *board, int slot, const char *reason, char *id,
+                size_t id_size, char *name, size_t name_size)
+{
+    cel_slot_state_t *s = &board->slots[slot];
+
+    if (!s->busy) {
+        return false;
+    }
+    unsigned i = atomic_fetch_add(&board->next_lost, 1) % CEL_LOST_MAX;
+    cel_lost_t *l = &board->lost[i];
+    atomic_fetch_add(&l->seq, 1); /* odd: being written */
+    memcpy(l->task_id, s->task_id, sizeof(l->task_id));
+    snprintf(l->reason, sizeof(l->reason), "%s", reason);
+    atomic_fetch_add(&l->seq, 1);
+    snprintf(id, id_size, "%s", s->task_id);
+    snprintf(name, name_size, "%s", s->task_name);
+    s->busy = 0;
+    return true;
+}
+
+bool
+cel__board_was_lost(cel_board_t *board, const char *id, char *reason,
+                    size_t size)
+{
+    for (int i = 0; i < CEL_LOST_MAX; i++) {
+        cel_lost_t *l = &board->lost[i];
+        unsigned before = atomic_load(&l->seq);
+        if (before == 0 || (before & 1)) {
+            continue;
+        }
+        bool match = strcmp(l->task_id, id) == 0;
+        if (match) {
+            snprintf(reason, size, "%s", l->reason);
+        }
+        if (match && atomic_load(&l->seq) == before) {
+            return true;
+        }
+    }
+    return false;
+}

@@ -1,0 +1,39 @@
+/* child.h: one executor process. It owns its own broker connection (made
+ * after fork; a connection never crosses a fork), consumes the task queues,
+ * runs each task, publishes the result to the caller's reply queue, and
+ * only then acks, so a child killed mid-task leaves its message to be
+ * redelivered. */
+#ifndef CEL_WORKER_CHILD_H
+#define CEL_WORKER_CHILD_H
+
+#include <stdint.h>
+
+#include <cel/broker.h>
+
+#include "board.h"
+#include "config.h"
+#include "registry.h"
+
+typedef struct {
+    const cel_worker_config_t *cfg;
+    const cel_registry_t *reg;
+    cel_board_t *board;
+    int slot;
+    cel_broker_t *broker;
+    uint64_t tasks_done;
+} cel_child_t;
+
+/* cel__child_main runs a child until a warm shutdown; returns its exit
+ * code. Called right after fork. */
+int cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
+                    cel_board_t *board, int slot, pid_t master);
+
+/* cel__execute handles one delivery: decode, run, publish, ack or reject.
+ * Returns 0, or a broker error after which the connection must be
+ * rebuilt (the message is then redelivered by the broker). */
+int cel__execute(cel_child_t *c, cel_delivery_t *d);
+
+/* The child's warm-shutdown flag, set by its SIGTERM handler. */
+extern volatile sig_atomic_t cel__child_stop;
+
+#endif

@@ -1,0 +1,257 @@
+/* config.c: workerd's command line. Options mirror `celery worker`:
+ * -A/--app, -c/--concurrency, -Q/--queues, -b/--broker, -n/--hostname,
+ * -l/--loglevel, --prefetch-multiplier. */
+#include "config.h"
+
+#include <cel/log.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_BROKER "amqp://guest:guest@localhost:5672//"
+
+static const char usage_text[] =
+    "usage: workerd -A MODULE.so [-c N] [-Q QUEUES] [-b URL] [-n NAME]\n"
+    "               [-l LEVEL] [--prefetch-multiplier N]\n"
+    "               [--max-message-size BYTES] [--heartbeat SECONDS]\n"
+    "\n"
+    "Runs Celery tasks written in C: forks N children, each consuming the\n"
+    "queues and publishing results to the callers' rpc:// reply queues.\n"
+    "\n"
+    "  -A, --app MODULE.so         task module to load (repeatable)\n"
+    "  -c, --concurrency N         child processes (default: CPUs)\n"
+    "  -Q, --queues a,b            queues to consume (default: celery)\n"
+    "  -b, --broker URL            broker URL (default: $CELERIAC_BROKER_URL,\n"
+    "                              else " DEFAULT_BROKER ")\n"
+    "  -n, --hostname NAME         node name; %h host, %n short host,\n"
+    "                              %d domain (default: celery@%h)\n"
+    "  -l, --loglevel LEVEL        debug, info, warning, error (default:\n"
+    "                              warning)\n"
+    "      --prefetch-multiplier N unacked messages per child (default 4)\n"
+    "      --max-message-size B    largest task body accepted (default\n"
+    "                              16777216)\n"
+    "      --heartbeat S           AMQP heartbeat per child (default 0: off;\n"
+    "                              TCP keepalive watches the connection)\n"
+    "  -h, --help                  show this help\n"
+    "  -V, --version               show the version\n"
+    "\n"
+    "SIGTERM or SIGINT: warm shutdown (running tasks finish and report,\n"
+    "prefetched ones go back to the queue); a second one, or SIGQUIT: cold.\n";
+
+static int
+parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+
+    if (s == NULL || *s == '\0') {
+        return -1;
+    }
+    long v = strtol(s, &end, 10);
+    if (*end != '\0' || v < lo || v > hi) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void
+expand_hostname(const char *pattern, char *out, size_t size)
+{
+    char host[256] = "localhost";
+    size_t o = 0;
+
+    gethostname(host, sizeof(host) - 1);
+    char *dot = strchr(host, '.');
+    for (const char *p = pattern; *p != '\0' && o + 1 < size; p++) {
+        const char *sub = NULL;
+        int len = -1;
+        if (p[0] == '%' && p[1] == 'h') {
+            sub = host;
+        } else if (p[0] == '%' && p[1] == 'n') {
+            sub = host;
+            len = dot ? (int)(dot - host) : -1;
+        } else if (p[0] == '%' && p[1] == 'd') {
+            sub = dot ? dot + 1 : "";
+        }
+        if (sub == NULL) {
+            out[o++] = *p;
+            continue;
+        }
+        int n = snprintf(out + o, size - o, "%.*s", len < 0 ? 255 : len, sub);
+        o += n > 0 ? (size_t)n : 0;
+        o = o < size ? o : size - 1;
+        p++;
+    }
+    out[o] = '\0';
+}
+
+static int
+split_queues(const char *arg, cel_worker_config_t *cfg, cel_error_t *err)
+{
+    free(cfg->queues_buf);
+    cfg->queues_buf = strdup(arg);
+    cfg->nqueues = 0;
+    char *save = NULL;
+    for (char *q = strtok_r(cfg->queues_buf, ",", &save); q != NULL;
+         q = strtok_r(NULL, ",", &save)) {
+        if (cfg->nqueues == CEL_MAX_QUEUES || strlen(q) > 255) {
+            return cel_error_set(err, CEL_EINVAL,
+                                 "too many queues, or a name over 255 bytes");
+        }
+        cfg->queues[cfg->nqueues++] = q;
+    }
+    if (cfg->nqueues == 0) {
+        return cel_error_set(err, CEL_EINVAL, "-Q needs a queue name");
+    }
+    return 0;
+}
+
+static void
+set_defaults(cel_worker_config_t *cfg)
+{
+    const char *env = getenv("CELERIAC_BROKER_URL");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->concurrency = cpus > 0 ? (int)cpus : 1;
+    cfg->queues[0] = "celery";
+    cfg->nqueues = 1;
+    cfg->broker_url = env && env[0] ? env : DEFAULT_BROKER;
+    expand_hostname("celery@%h", cfg->hostname, sizeof(cfg->hostname));
+    cfg->loglevel = CEL_LOG_WARN;
+    cfg->prefetch_multiplier = 4;
+    cfg->max_message_bytes = 16u << 20;
+}
+
+enum { OPT_PREFETCH = 256, OPT_MAXMSG, OPT_HEARTBEAT };
+
+static const struct option long_opts[] = {
+    {"app", required_argument, NULL, 'A'},
+    {"concurrency", required_argument, NULL, 'c'},
+    {"queues", required_argument, NULL, 'Q'},
+    {"broker", required_argument, NULL, 'b'},
+    {"hostname", required_argument, NULL, 'n'},
+    {"loglevel", required_argument, NULL, 'l'},
+    {"prefetch-multiplier", required_argument, NULL, OPT_PREFETCH},
+    {"max-message-size", required_argument, NULL, OPT_MAXMSG},
+    {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static int
+apply_option(int c, const char *arg, cel_worker_config_t *cfg,
+             cel_error_t *err)
+{
+    long v;
+
+    switch (c) {
+    case 'A':
+        if (cfg->napps == CEL_MAX_APPS) {
+            return cel_error_set(err, CEL_EINVAL, "too many -A modules");
+        }
+        cfg->apps[cfg->napps++] = arg;
+        return 0;
+    case 'c':
+        if (parse_int(arg, 1, 1024, &v) != 0) {
+            return cel_error_set(err, CEL_EINVAL,
+                                 "-c wants a number from 1 to 1024");
+        }
+        cfg->concurrency = (int)v;
+        return 0;
+    case 'Q':
+        return split_queues(arg, cfg, err);
+    case 'b':
+        cfg->broker_url = arg;
+        return 0;
+    case 'n':
+        expand_hostname(arg, cfg->hostname, sizeof(cfg->hostname));
+        return 0;
+    case 'l':
+        cfg->loglevel = cel_log_parse_level(arg);
+        return cfg->loglevel >= 0
+                   ? 0
+                   : cel_error_set(err, CEL_EINVAL, "unknown log level %.40s",
+                                   arg);
+    case OPT_PREFETCH:
+        if (parse_int(arg, 1, 65535, &v) != 0) {
+            return cel_error_set(err, CEL_EINVAL,
+                                 "--prefetch-multiplier wants 1..65535");
+        }
+        cfg->prefetch_multiplier = (int)v;
+        return 0;
+    case OPT_MAXMSG:
+        if (parse_int(arg, 64, 1L << 30, &v) != 0) {
+            return cel_error_set(err, CEL_EINVAL,
+                                 "--max-message-size wants 64..1073741824");
+        }
+        cfg->max_message_bytes = (size_t)v;
+        return 0;
+    case OPT_HEARTBEAT:
+        if (parse_int(arg, 0, 3600, &v) != 0) {
+            return cel_error_set(err, CEL_EINVAL, "--heartbeat wants 0..3600");
+        }
+        cfg->heartbeat_s = (int)v;
+        return 0;
+    }
+    return cel_error_set(err, CEL_EINVAL, "unknown option");
+}
+
+int
+cel__config_parse(int argc, char **argv, cel_worker_config_t *cfg,
+                  cel_error_t *err)
+{
+    int c;
+
+    set_defaults(cfg);
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":A:c:Q:b:n:l:hV", long_opts, NULL)) !=
+           -1) {
+        if (c == 'h') {
+            fputs(usage_text, stdout);
+            return 1;
+        }
+        if (c == 'V') {
+            printf("workerd (celeriac) %s\n", CEL_VERSION);
+            return 1;
+        }
+        if (c == '?' || c == ':') {
+            return cel_error_set(err, CEL_EINVAL, "%s option %s",
+                                 c == ':' ? "missing value for"
+                                          : "unknown",
+                                 argv[optind - 1]);
+        }
+        int r = apply_option(c, optarg, cfg, err);
+        if (r != 0) {
+            return r;
+        }
+    }
+    if (optind < argc) {
+        return cel_error_set(err, CEL_EINVAL, "unexpected argument %.60s",
+                             argv[optind]);
+    }
+    if (cfg->napps == 0) {
+        return cel_error_set(err, CEL_EINVAL,
+                             "no task module: give -A MODULE.so");
+    }
+    return 0;
+}
+
+void
+cel__config_clear(cel_worker_config_t *cfg)
+{
+    free(cfg->queues_buf);
+    cfg->queues_buf = NULL;
+}
+
+const char *
+cel__usage_line(void)
+{
+    return "usage: workerd -A MODULE.so [-c N] [-Q QUEUES] [-b URL] "
+           "[-n NAME] [-l LEVEL] (--help for more)";
+}

@@ -1,0 +1,105 @@
+/* task.h: what a task module includes. A task is a C function that gets
+ * its positional and keyword arguments as JSON and returns a JSON result,
+ * or fails with an exception type and message that Celery understands:
+ *
+ *   static json_t *
+ *   add(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs)
+ *   {
+ *       static const char *const params[] = {"x", "y"};
+ *       int64_t x, y;
+ *       if (cel_args_check(ctx, args, kwargs, 2, params) ||
+ *           cel_arg_int(ctx, args, kwargs, 0, "x", &x) ||
+ *           cel_arg_int(ctx, args, kwargs, 1, "y", &y))
+ *           return NULL;                  // TypeError already set
+ *       return json_integer(x + y);
+ *   }
+ *
+ *   int cel_module_init(cel_registry_t *reg)
+ *   {
+ *       return cel_registry_add(reg, "add", add);
+ *   }
+ *
+ * The module is a shared object loaded by `workerd -A module.so`; workerd
+ * calls its cel_module_init once, before forking its children. For typed
+ * tasks declared once for producer and worker, see <cel/declare.h>. */
+#ifndef CEL_TASK_H
+#define CEL_TASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <cel/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cel_task_ctx cel_task_ctx_t;
+typedef struct cel_registry cel_registry_t;
+
+/* A task. args is a JSON array and kwargs a JSON object, both borrowed.
+ * Return a new reference to the result, or NULL after cel_task_fail. */
+typedef json_t *(*cel_task_fn)(cel_task_ctx_t *ctx, const json_t *args,
+                               const json_t *kwargs);
+
+/* The entry point every task module exports. Returns 0, or non-zero to make
+ * workerd refuse to start. */
+typedef int (*cel_module_init_fn)(cel_registry_t *reg);
+#define CEL_MODULE_INIT_SYMBOL "cel_module_init"
+
+/* cel_registry_add registers fn under name (copied). Returns 0, or
+ * CEL_EINVAL for an empty or duplicate name. */
+int cel_registry_add(cel_registry_t *reg, const char *name, cel_task_fn fn);
+
+/* cel_task_fail records that the task raised exc_type (a Python exception
+ * name such as "ValueError") with a formatted message, and returns NULL so
+ * a task can `return cel_task_fail(...)`. Builtin Python names get module
+ * "builtins"; a dotted name "pkg.mod.Type" gives module "pkg.mod". */
+json_t *cel_task_fail(cel_task_ctx_t *ctx, const char *exc_type,
+                      const char *fmt, ...) CEL_PRINTF(3, 4);
+
+/* The running task's id, registered name, retry count and worker node name
+ * ("celery@host"); valid during the call. */
+const char *cel_task_id(const cel_task_ctx_t *ctx);
+const char *cel_task_name(const cel_task_ctx_t *ctx);
+int64_t cel_task_retries(const cel_task_ctx_t *ctx);
+const char *cel_task_hostname(const cel_task_ctx_t *ctx);
+
+/* cel_task_sleep sleeps seconds (fractions allowed), resuming after
+ * signals, so a warm shutdown never cuts a task's sleep short. */
+void cel_task_sleep(double seconds);
+
+/* cel_args_check checks the call against a signature of nparams named
+ * parameters, all required, as Python does: too many or too few positional
+ * arguments, unknown keyword arguments and arguments given twice fail the
+ * task with TypeError ("add() missing 1 required positional argument:
+ * 'y'"). Returns 0 or -1. */
+int cel_args_check(cel_task_ctx_t *ctx, const json_t *args,
+                   const json_t *kwargs, size_t nparams,
+                   const char *const *names);
+
+/* cel_arg_* fetch parameter `name` at position pos (from args, else from
+ * kwargs) with a type check: int wants a JSON integer; real accepts any
+ * number; str a string (borrowed); bool true or false; json anything
+ * (borrowed). A wrong type fails the task with TypeError. Returns 0 or -1. */
+int cel_arg_int(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+                size_t pos, const char *name, int64_t *out);
+int cel_arg_real(cel_task_ctx_t *ctx, const json_t *args,
+                 const json_t *kwargs, size_t pos, const char *name,
+                 double *out);
+int cel_arg_str(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+                size_t pos, const char *name, const char **out);
+int cel_arg_bool(cel_task_ctx_t *ctx, const json_t *args,
+                 const json_t *kwargs, size_t pos, const char *name,
+                 bool *out);
+int cel_arg_json(cel_task_ctx_t *ctx, const json_t *args,
+                 const json_t *kwargs, size_t pos, const char *name,
+                 const json_t **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

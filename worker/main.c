@@ -1,0 +1,47 @@
+/* main.c: workerd's entry: settings, task modules, then the supervisor.
+ * Exit codes: 0 after a shutdown, 1 on a start-up failure, 2 on misuse. */
+#include "config.h"
+#include "modules.h"
+#include "registry.h"
+#include "supervisor.h"
+
+#include <cel/log.h>
+
+#include <stdio.h>
+
+int
+main(int argc, char **argv)
+{
+    cel_worker_config_t cfg;
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_registry_t reg;
+    cel_modules_t mods;
+
+    int r = cel__config_parse(argc, argv, &cfg, &err);
+    if (r != 0) {
+        cel__config_clear(&cfg);
+        if (r == 1) {
+            return 0;
+        }
+        fprintf(stderr, "workerd: %s\n%s\n", err.text, cel__usage_line());
+        return CEL_EXIT_USAGE;
+    }
+    cel_log_set_level(cfg.loglevel);
+    cel_log_set_role("main");
+    cel__registry_init(&reg);
+    r = cel__modules_load(&cfg, &reg, &mods, &err);
+    if (r == 0 && reg.count == 0) {
+        r = cel_error_set(&err, CEL_EINVAL, "the task modules register no "
+                                            "tasks");
+    }
+    int code = 1;
+    if (r != 0) {
+        CEL_LOG(CEL_LOG_ERROR, "%s", err.text);
+    } else {
+        code = cel__supervisor_run(&cfg, &reg);
+    }
+    cel__registry_clear(&reg);
+    cel__modules_unload(&mods);
+    cel__config_clear(&cfg);
+    return code;
+}

@@ -1,0 +1,60 @@
+/* registry.c: a small open table of task names. Modules register a handful
+ * of tasks, so a linear scan over a contiguous array is as fast as a hash
+ * and simpler. */
+#include "registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+cel__registry_init(cel_registry_t *reg)
+{
+    memset(reg, 0, sizeof(*reg));
+}
+
+void
+cel__registry_clear(cel_registry_t *reg)
+{
+    for (size_t i = 0; i < reg->count; i++) {
+        free(reg->entries[i].name);
+    }
+    free(reg->entries);
+    cel__registry_init(reg);
+}
+
+cel_task_fn
+cel__registry_find(const cel_registry_t *reg, const char *name)
+{
+    for (size_t i = 0; name != NULL && i < reg->count; i++) {
+        if (strcmp(reg->entries[i].name, name) == 0) {
+            return reg->entries[i].fn;
+        }
+    }
+    return NULL;
+}
+
+int
+cel_registry_add(cel_registry_t *reg, const char *name, cel_task_fn fn)
+{
+    if (name == NULL || name[0] == '\0' || fn == NULL ||
+        cel__registry_find(reg, name) != NULL) {
+        return CEL_EINVAL;
+    }
+    if (reg->count == reg->cap) {
+        size_t cap = reg->cap ? reg->cap * 2 : 16;
+        void *p = realloc(reg->entries, cap * sizeof(*reg->entries));
+        if (p == NULL) {
+            return CEL_ENOMEM;
+        }
+        reg->entries = p;
+        reg->cap = cap;
+    }
+    char *copy = strdup(name);
+    if (copy == NULL) {
+        return CEL_ENOMEM;
+    }
+    reg->entries[reg->count].name = copy;
+    reg->entries[reg->count].fn = fn;
+    reg->count++;
+    return 0;
+}

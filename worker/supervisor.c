@@ -1,0 +1,266 @@
+/* supervisor.c: fork, reap, respawn, shut down.
+ *
+ * The master keeps its signals blocked and takes them synchronously with
+ * sigtimedwait, so there are no handlers and no races between a signal and
+ * the process table. Order on each wake-up: reap, then act on the signal,
+ * then respawn what is due. A child that lived less than a second is
+ * restarted after a second, not at once, so a crashing child cannot spin.
+ *
+ * Warm shutdown (first SIGTERM/SIGINT): children get SIGTERM, finish their
+ * running task, report it, and exit; prefetched messages go back to the
+ * queue when their connections close. Cold shutdown (a second signal, or
+ * SIGQUIT): children get SIGKILL; their unacked messages go back too. */
+#include "supervisor.h"
+
+#include "board.h"
+#include "child.h"
+
+#include <cel/clock.h>
+#include <cel/log.h>
+#include <cel/url.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RESPAWN_DELAY_MS 1000
+
+typedef struct {
+    pid_t pid;
+    int64_t started_at_ms;
+    int64_t respawn_at_ms; /* 0: nothing scheduled */
+    unsigned respawn : 1;
+} cel_child_slot_t;
+
+typedef struct {
+    const cel_worker_config_t *cfg;
+    const cel_registry_t *reg;
+    cel_board_t *board;
+    cel_child_slot_t *slots;
+    int live;
+    bool stopping;
+    bool cold;
+} cel_master_t;
+
+static void
+spawn(cel_master_t *m, int i)
+{
+    pid_t master = getpid();
+
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        cel_log_errno(CEL_LOG_ERROR, errno, "fork child-%d", i + 1);
+        m->slots[i].respawn_at_ms = cel_clock_now_ms() + RESPAWN_DELAY_MS;
+        return;
+    }
+    if (pid == 0) {
+        int code = cel__child_main(m->cfg, m->reg, m->board, i, master);
+        cel__board_free(m->board);
+        free(m->slots);
+        exit(code);
+    }
+    m->slots[i] = (cel_child_slot_t){.pid = pid,
+                                     .started_at_ms = cel_clock_now_ms(),
+                                     .respawn = 1};
+    m->live++;
+    CEL_LOG(CEL_LOG_INFO, "started child-%d (pid %d)", i + 1, (int)pid);
+}
+
+static const char *
+signame(int sig)
+{
+    switch (sig) {
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGHUP: return "SIGHUP";
+    }
+    return "SIG?";
+}
+
+static void
+describe_exit(int status, char *out, size_t size)
+{
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        snprintf(out, size, "signal %d (%s)%s", sig, signame(sig),
+                 WCOREDUMP(status) ? ", core dumped" : "");
+    } else {
+        snprintf(out, size, "exitcode %d", WEXITSTATUS(status));
+    }
+}
+
+static void
+child_exited(cel_master_t *m, int i, int status)
+{
+    char how[64], reason[160], id[CEL_SHORTSTR_SIZE], name[128];
+    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+    describe_exit(status, how, sizeof(how));
+    snprintf(reason, sizeof(reason),
+             "Worker exited prematurely: %s Job: %d.", how, i);
+    if (cel__board_reap(m->board, i, reason, id, sizeof(id), name,
+                        sizeof(name))) {
+        CEL_LOG(CEL_LOG_ERROR, "child-%d (pid %d) died (%s) while running "
+                "task %s[%s]", i + 1, (int)m->slots[i].pid, how, name, id);
+    } else if (!clean || !m->stopping) {
+        CEL_LOG(clean ? CEL_LOG_INFO : CEL_LOG_ERROR, "child-%d (pid %d) "
+                "exited (%s)", i + 1, (int)m->slots[i].pid, how);
+    }
+    m->slots[i].pid = 0;
+    m->live--;
+    if (m->stopping || (WIFEXITED(status) &&
+                        WEXITSTATUS(status) == CEL_EXIT_USAGE)) {
+        m->slots[i].respawn = 0;
+        return;
+    }
+    int64_t lived = cel_clock_now_ms() - m->slots[i].started_at_ms;
+    m->slots[i].respawn_at_ms =
+        cel_clock_now_ms() + (lived < RESPAWN_DELAY_MS ? RESPAWN_DELAY_MS : 0);
+}
+
+static void
+reap(cel_master_t *m)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) != 0) {
+        if (pid < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        for (int i = 0; i < m->cfg->concurrency; i++) {
+            if (m->slots[i].pid == pid) {
+                child_exited(m, i, status);
+            }
+        }
+    }
+}
+
+static void
+signal_children(cel_master_t *m, int sig)
+{
+    for (int i = 0; i < m->cfg->concurrency; i++) {
+        if (m->slots[i].pid > 0) {
+            kill(m->slots[i].pid, sig);
+        }
+    }
+}
+
+static void
+on_signal(cel_master_t *m, int sig)
+{
+    if (sig == SIGCHLD || sig <= 0) {
+        return;
+    }
+    if (sig == SIGQUIT || (m->stopping && !m->cold)) {
+        m->stopping = m->cold = true;
+        CEL_LOG(CEL_LOG_WARN, "cold shutdown (%s): killing %d children; "
+                "their unacked tasks go back to the queue", signame(sig),
+                m->live);
+        signal_children(m, SIGKILL);
+        return;
+    }
+    if (!m->stopping) {
+        m->stopping = true;
+        CEL_LOG(CEL_LOG_WARN, "warm shutdown (%s): waiting for running "
+                "tasks to finish; signal again for a cold shutdown",
+                signame(sig));
+        signal_children(m, SIGTERM);
+    }
+}
+
+static void
+respawn_due(cel_master_t *m)
+{
+    int64_t now = cel_clock_now_ms();
+
+    for (int i = 0; i < m->cfg->concurrency && !m->stopping; i++) {
+        cel_child_slot_t *s = &m->slots[i];
+        if (s->pid == 0 && s->respawn && s->respawn_at_ms <= now) {
+            spawn(m, i);
+        }
+    }
+}
+
+static bool
+any_respawning(const cel_master_t *m)
+{
+    for (int i = 0; i < m->cfg->concurrency; i++) {
+        if (m->slots[i].pid == 0 && m->slots[i].respawn) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+master_loop(cel_master_t *m, const sigset_t *set)
+{
+    struct timespec tick = {0, 200 * 1000000L};
+
+    while (m->live > 0 || (!m->stopping && any_respawning(m))) {
+        int sig = sigtimedwait(set, NULL, &tick);
+        reap(m);
+        on_signal(m, sig);
+        respawn_due(m);
+    }
+}
+
+int
+cel__supervisor_run(const cel_worker_config_t *cfg, const cel_registry_t *reg)
+{
+    cel_master_t m = {.cfg = cfg, .reg = reg};
+    sigset_t set;
+    char where[600];
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    m.board = cel__board_new(cfg->concurrency);
+    m.slots = calloc((size_t)cfg->concurrency, sizeof(*m.slots));
+    if (m.board == NULL || m.slots == NULL) {
+        CEL_LOG(CEL_LOG_ERROR, "out of memory for %d children",
+                cfg->concurrency);
+        cel__board_free(m.board);
+        free(m.slots);
+        return 1;
+    }
+    for (int i = 0; i < cfg->concurrency; i++) {
+        spawn(&m, i);
+    }
+    cel_url_t u;
+    cel_error_t err = CEL_ERROR_INIT;
+    if (cel_url_parse(cfg->broker_url, &u, &err) == 0) {
+        cel_url_redact(&u, where, sizeof(where));
+    } else {
+        snprintf(where, sizeof(where), "(bad URL: %s)", err.text);
+    }
+    CEL_LOG(CEL_LOG_WARN, "%s ready: %d children, queues %s%s, broker %s",
+            cfg->hostname, cfg->concurrency, cfg->queues[0],
+            cfg->nqueues > 1 ? ",..." : "", where);
+    master_loop(&m, &set);
+    CEL_LOG(CEL_LOG_WARN, "%s stopped", cfg->hostname);
+    cel__board_free(m.board);
+    free(m.slots);
+    return 0;
+}

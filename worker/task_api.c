@@ -1,0 +1,89 @@
+/* task_api.c: the calls a task makes while it runs: failing with a Python
+ * exception, reading its identity, sleeping. */
+#include "task_ctx.h"
+
+#include <cel/clock.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Exception names that live in Python's builtins, so a Python caller gets
+ * the real class back (e.g. `except ValueError`). */
+static const char *const builtin_excs[] = {
+    "ArithmeticError", "AssertionError", "AttributeError", "BufferError",
+    "EOFError", "Exception", "FloatingPointError", "ImportError",
+    "IndexError", "KeyError", "LookupError", "MemoryError", "NameError",
+    "NotImplementedError", "OSError", "OverflowError", "RecursionError",
+    "RuntimeError", "TimeoutError", "TypeError", "UnicodeError",
+    "ValueError", "ZeroDivisionError", "ConnectionError", "PermissionError",
+    "FileNotFoundError",
+};
+
+static void
+set_exc_names(cel_task_ctx_t *ctx, const char *exc_type)
+{
+    const char *dot = strrchr(exc_type, '.');
+
+    if (dot != NULL) {
+        snprintf(ctx->exc_module, sizeof(ctx->exc_module), "%.*s",
+                 (int)(dot - exc_type), exc_type);
+        snprintf(ctx->exc_type, sizeof(ctx->exc_type), "%s", dot + 1);
+        return;
+    }
+    snprintf(ctx->exc_type, sizeof(ctx->exc_type), "%s", exc_type);
+    strcpy(ctx->exc_module, "celeriac.exceptions");
+    for (size_t i = 0; i < sizeof(builtin_excs) / sizeof(*builtin_excs); i++) {
+        if (strcmp(exc_type, builtin_excs[i]) == 0) {
+            strcpy(ctx->exc_module, "builtins");
+        }
+    }
+}
+
+json_t *
+cel_task_fail(cel_task_ctx_t *ctx, const char *exc_type, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ctx->failed) {
+        return NULL; /* the first failure is the one that counts */
+    }
+    ctx->failed = true;
+    set_exc_names(ctx, exc_type && exc_type[0] ? exc_type : "RuntimeError");
+    va_start(ap, fmt);
+    vsnprintf(ctx->exc_message, sizeof(ctx->exc_message), fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+const char *
+cel_task_id(const cel_task_ctx_t *ctx)
+{
+    return ctx->id;
+}
+
+const char *
+cel_task_name(const cel_task_ctx_t *ctx)
+{
+    return ctx->name;
+}
+
+int64_t
+cel_task_retries(const cel_task_ctx_t *ctx)
+{
+    return ctx->retries;
+}
+
+const char *
+cel_task_hostname(const cel_task_ctx_t *ctx)
+{
+    return ctx->hostname;
+}
+
+void
+cel_task_sleep(double seconds)
+{
+    if (seconds > 0) {
+        cel_clock_sleep_ms((int64_t)(seconds * 1000.0 + 0.5), NULL);
+    }
+}

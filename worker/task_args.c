@@ -1,0 +1,198 @@
+/* task_args.c: argument checking with Python's rules and Python's words,
+ * so a caller that passes the wrong arguments sees the TypeError it would
+ * see from a Python task. */
+#include "task_ctx.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *
+type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "dict";
+    case JSON_ARRAY: return "list";
+    case JSON_STRING: return "str";
+    case JSON_INTEGER: return "int";
+    case JSON_REAL: return "float";
+    case JSON_TRUE:
+    case JSON_FALSE: return "bool";
+    case JSON_NULL: return "NoneType";
+    }
+    return "object";
+}
+
+static int
+missing(cel_task_ctx_t *ctx, size_t nparams, const char *const *names,
+        const json_t *args, const json_t *kwargs)
+{
+    char list[512] = "";
+    size_t count = 0, len = 0;
+
+    for (size_t i = json_array_size(args); i < nparams; i++) {
+        if (json_object_get(kwargs, names[i]) == NULL) {
+            int n = snprintf(list + len, sizeof(list) - len, "%s'%s'",
+                             count ? ", " : "", names[i]);
+            len += n > 0 && (size_t)n < sizeof(list) - len ? (size_t)n : 0;
+            count++;
+        }
+    }
+    if (count == 0) {
+        return 0;
+    }
+    cel_task_fail(ctx, "TypeError",
+                  "%s() missing %zu required positional argument%s: %s",
+                  ctx->name, count, count > 1 ? "s" : "", list);
+    return -1;
+}
+
+static int
+check_kwargs(cel_task_ctx_t *ctx, size_t nparams, const char *const *names,
+             const json_t *args, const json_t *kwargs)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)kwargs, key, v)
+    {
+        size_t i = 0;
+        while (i < nparams && strcmp(names[i], key) != 0) {
+            i++;
+        }
+        if (i == nparams) {
+            cel_task_fail(ctx, "TypeError",
+                          "%s() got an unexpected keyword argument '%s'",
+                          ctx->name, key);
+            return -1;
+        }
+        if (i < json_array_size(args)) {
+            cel_task_fail(ctx, "TypeError",
+                          "%s() got multiple values for argument '%s'",
+                          ctx->name, key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+cel_args_check(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+               size_t nparams, const char *const *names)
+{
+    size_t given = json_array_size(args);
+
+    if (given > nparams) {
+        cel_task_fail(ctx, "TypeError",
+                      "%s() takes %zu positional argument%s but %zu %s given",
+                      ctx->name, nparams, nparams == 1 ? "" : "s", given,
+                      given == 1 ? "was" : "were");
+        return -1;
+    }
+    if (check_kwargs(ctx, nparams, names, args, kwargs) != 0) {
+        return -1;
+    }
+    return missing(ctx, nparams, names, args, kwargs);
+}
+
+static const json_t *
+lookup(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+       size_t pos, const char *name)
+{
+    const json_t *v = json_array_get(args, pos);
+
+    if (v == NULL && name != NULL) {
+        v = json_object_get(kwargs, name);
+    }
+    if (v == NULL) {
+        cel_task_fail(ctx, "TypeError",
+                      "%s() missing required argument '%s' (pos %zu)",
+                      ctx->name, name ? name : "?", pos + 1);
+    }
+    return v;
+}
+
+static int
+wrong_type(cel_task_ctx_t *ctx, const char *name, const char *want,
+           const json_t *v)
+{
+    cel_task_fail(ctx, "TypeError", "%s() argument '%s' must be %s, not %s",
+                  ctx->name, name ? name : "?", want, type_name(v));
+    return -1;
+}
+
+int
+cel_arg_int(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+            size_t pos, const char *name, int64_t *out)
+{
+    const json_t *v = lookup(ctx, args, kwargs, pos, name);
+
+    if (v == NULL) {
+        return -1;
+    }
+    if (!json_is_integer(v)) {
+        return wrong_type(ctx, name, "int", v);
+    }
+    *out = (int64_t)json_integer_value(v);
+    return 0;
+}
+
+int
+cel_arg_real(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+             size_t pos, const char *name, double *out)
+{
+    const json_t *v = lookup(ctx, args, kwargs, pos, name);
+
+    if (v == NULL) {
+        return -1;
+    }
+    if (!json_is_number(v)) {
+        return wrong_type(ctx, name, "a real number", v);
+    }
+    *out = json_number_value(v);
+    return 0;
+}
+
+int
+cel_arg_str(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+            size_t pos, const char *name, const char **out)
+{
+    const json_t *v = lookup(ctx, args, kwargs, pos, name);
+
+    if (v == NULL) {
+        return -1;
+    }
+    if (!json_is_string(v)) {
+        return wrong_type(ctx, name, "str", v);
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+int
+cel_arg_bool(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+             size_t pos, const char *name, bool *out)
+{
+    const json_t *v = lookup(ctx, args, kwargs, pos, name);
+
+    if (v == NULL) {
+        return -1;
+    }
+    if (!json_is_boolean(v)) {
+        return wrong_type(ctx, name, "bool", v);
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+int
+cel_arg_json(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+             size_t pos, const char *name, const json_t **out)
+{
+    const json_t *v = lookup(ctx, args, kwargs, pos, name);
+
+    if (v == NULL) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
