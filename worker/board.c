@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static size_t
 board_size(int nslots)
@@ -43,6 +44,7 @@ cel__board_begin(cel_board_t *board, int slot, const char *id,
 
     snprintf(s->task_id, sizeof(s->task_id), "%s", id);
     snprintf(s->task_name, sizeof(s->task_name), "%s", name);
+    s->pid = getpid();
     atomic_thread_fence(memory_order_release);
     s->busy = 1;
 }
@@ -74,10 +76,48 @@ cel__board_reap(cel_board_t *board, int slot, const char *reason, char *id,
     return true;
 }
 
-bool
-cel__board_was_lost(cel_board_t *board, const char *id, char *reason,
-                    size_t size)
+/* A process is gone once it no longer exists or is a zombie. */
+static bool
+process_dead(pid_t pid)
 {
+    char path[64], buf[256];
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return true;
+    }
+    bool dead = false;
+    if (fgets(buf, sizeof(buf), f) != NULL) {
+        const char *p = strrchr(buf, ')');
+        dead = p != NULL && (p[2] == 'Z' || p[2] == 'X');
+    }
+    fclose(f);
+    return dead;
+}
+
+static bool
+held_by_dead_child(cel_board_t *board, int self, const char *id)
+{
+    for (int i = 0; i < board->nslots; i++) {
+        cel_slot_state_t *s = &board->slots[i];
+        if (i != self && s->busy && strcmp(s->task_id, id) == 0 &&
+            process_dead(s->pid)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+cel__board_was_lost(cel_board_t *board, int self, const char *id,
+                    char *reason, size_t size)
+{
+    if (held_by_dead_child(board, self, id)) {
+        snprintf(reason, size, "Worker exited prematurely: the child running "
+                               "it died.");
+        return true;
+    }
     for (int i = 0; i < CEL_LOST_MAX; i++) {
         cel_lost_t *l = &board->lost[i];
         unsigned before = atomic_load(&l->seq);

@@ -19,6 +19,7 @@
 
 typedef struct {
     volatile sig_atomic_t busy; /* written by the child only */
+    volatile pid_t pid;         /* the child that set busy */
     char task_id[CEL_SHORTSTR_SIZE];
     char task_name[128];
 } cel_slot_state_t;
@@ -52,8 +53,10 @@ bool cel__board_reap(cel_board_t *board, int slot, const char *reason,
                      char *id, size_t id_size, char *name, size_t name_size);
 
 /* Child side: if task id was lost with a dead child, copy the reason and
- * return true. */
-bool cel__board_was_lost(cel_board_t *board, const char *id, char *reason,
-                         size_t size);
+ * return true. Besides the lost list it looks at the other slots: a
+ * redelivered task still marked busy by a child that is dead but not yet
+ * reaped was lost too (the broker can be faster than SIGCHLD). */
+bool cel__board_was_lost(cel_board_t *board, int self, const char *id,
+                         char *reason, size_t size);
 
 #endif

@@ -125,7 +125,8 @@ dispatch(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m)
     char reason[160], why[300];
 
     if (d->redelivered &&
-        cel__board_was_lost(c->board, m->id, reason, sizeof(reason))) {
+        cel__board_was_lost(c->board, c->slot, m->id, reason,
+                            sizeof(reason))) {
         snprintf(why, sizeof(why), "%s", reason);
         CEL_LOG(CEL_LOG_ERROR, "Task %s[%s] killed its child before: %s; not "
                 "running it again", m->task, m->id, reason);
