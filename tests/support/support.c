@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +74,8 @@ test_workerd_start(const char *queue, int concurrency, const char *log_path,
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
+        /* If the test dies (a failed CHECK aborts), workerd goes too. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (log_path != NULL) {
             int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
             if (fd >= 0) {

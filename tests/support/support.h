@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 /* test_broker_url returns CELERIAC_BROKER_URL, else the private broker's
  * URL on CELERIAC_BROKER_PORT (default 5672). */
