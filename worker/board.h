@@ -20,6 +20,7 @@
 typedef struct {
     volatile sig_atomic_t busy; /* written by the child only */
     volatile pid_t pid;         /* the child that set busy */
+    volatile sig_atomic_t consuming; /* the child's consumers are up */
     char task_id[CEL_SHORTSTR_SIZE];
     char task_name[128];
 } cel_slot_state_t;

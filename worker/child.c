@@ -83,6 +83,7 @@ connect_broker(cel_child_t *c)
         if (r == 0 && (r = setup_consumers(c, &err)) == 0) {
             CEL_LOG(CEL_LOG_INFO, "connected; consuming %s%s",
                     c->cfg->queues[0], c->cfg->nqueues > 1 ? ", ..." : "");
+            c->board->slots[c->slot].consuming = 1;
             return 0;
         }
         cel_broker_close(c->broker);
@@ -137,6 +138,7 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
             break;
         }
         int r = serve(&c);
+        board->slots[slot].consuming = 0;
         /* Closing returns prefetched, unstarted messages to the queue. */
         cel_broker_close(c.broker);
         c.broker = NULL;

@@ -45,6 +45,8 @@ typedef struct {
     int live;
     bool stopping;
     bool cold;
+    bool announced; /* "ready" was logged */
+    char where[600]; /* the broker URL, password redacted */
 } cel_master_t;
 
 static void
@@ -120,6 +122,7 @@ child_exited(cel_master_t *m, int i, int status)
                 "exited (%s)", i + 1, (int)m->slots[i].pid, how);
     }
     m->slots[i].pid = 0;
+    m->board->slots[i].consuming = 0;
     m->live--;
     if (m->stopping || (WIFEXITED(status) &&
                         WEXITSTATUS(status) == CEL_EXIT_USAGE)) {
@@ -209,16 +212,37 @@ any_respawning(const cel_master_t *m)
     return false;
 }
 
+/* Logs "ready" once every child consumes, as Celery does once its
+ * consumers are up: from then on no task waits for a child to connect. */
+static void
+announce_ready(cel_master_t *m)
+{
+    const cel_worker_config_t *cfg = m->cfg;
+
+    for (int i = 0; i < cfg->concurrency; i++) {
+        if (m->slots[i].pid == 0 || !m->board->slots[i].consuming) {
+            return;
+        }
+    }
+    m->announced = true;
+    CEL_LOG(CEL_LOG_WARN, "%s ready: %d children consuming %s%s from %s",
+            cfg->hostname, cfg->concurrency, cfg->queues[0],
+            cfg->nqueues > 1 ? ",..." : "", m->where);
+}
+
 static void
 master_loop(cel_master_t *m, const sigset_t *set)
 {
-    struct timespec tick = {0, 200 * 1000000L};
+    struct timespec tick = {0, 50 * 1000000L};
 
     while (m->live > 0 || (!m->stopping && any_respawning(m))) {
         int sig = sigtimedwait(set, NULL, &tick);
         reap(m);
         on_signal(m, sig);
         respawn_due(m);
+        if (!m->announced && !m->stopping) {
+            announce_ready(m);
+        }
     }
 }
 
@@ -227,7 +251,6 @@ cel__supervisor_run(const cel_worker_config_t *cfg, const cel_registry_t *reg)
 {
     cel_master_t m = {.cfg = cfg, .reg = reg};
     sigset_t set;
-    char where[600];
 
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
@@ -251,13 +274,10 @@ cel__supervisor_run(const cel_worker_config_t *cfg, const cel_registry_t *reg)
     cel_url_t u;
     cel_error_t err = CEL_ERROR_INIT;
     if (cel_url_parse(cfg->broker_url, &u, &err) == 0) {
-        cel_url_redact(&u, where, sizeof(where));
+        cel_url_redact(&u, m.where, sizeof(m.where));
     } else {
-        snprintf(where, sizeof(where), "(bad URL: %s)", err.text);
+        snprintf(m.where, sizeof(m.where), "(bad URL: %s)", err.text);
     }
-    CEL_LOG(CEL_LOG_WARN, "%s ready: %d children, queues %s%s, broker %s",
-            cfg->hostname, cfg->concurrency, cfg->queues[0],
-            cfg->nqueues > 1 ? ",..." : "", where);
     master_loop(&m, &set);
     CEL_LOG(CEL_LOG_WARN, "%s stopped", cfg->hostname);
     cel__board_free(m.board);

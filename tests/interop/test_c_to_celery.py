@@ -1,0 +1,64 @@
+"""The C side calling a real Python Celery worker: `celeriac call` (the
+producer library) against `celery worker` serving the same task names,
+through Celery's own declarations (so a mismatch would fail with
+PRECONDITION_FAILED) and its rpc:// replies.
+
+Usage: /usr/bin/python3 test_c_to_celery.py BUILD_DIR [BROKER_URL]"""
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+build = sys.argv[1]
+url = (sys.argv[2] if len(sys.argv) > 2 else
+       os.environ.get('CELERIAC_BROKER_URL') or
+       'amqp://guest:guest@127.0.0.1:%s//'
+       % os.environ.get('CELERIAC_BROKER_PORT', '5672'))
+here = os.path.dirname(os.path.abspath(__file__))
+queue = 'interop-c-' + str(uuid.uuid4())
+env = dict(os.environ, CELERIAC_BROKER_URL=url, CELERIAC_TEST_QUEUE=queue)
+worker = subprocess.Popen(
+    ['/usr/bin/python3', '-m', 'celery', '-A', 'pytasks', 'worker', '-c', '2',
+     '-P', 'prefork', '-Q', queue, '--without-gossip', '--without-mingle',
+     '--without-heartbeat', '-l', 'warning'], cwd=here, env=env)
+celeriac = os.path.join(build, 'bin', 'celeriac')
+failures = 0
+
+
+def check(what, cond):
+    global failures
+    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
+    failures += 0 if cond else 1
+
+
+def call(*args):
+    p = subprocess.run([celeriac, 'call', *args, '-Q', queue, '-b', url,
+                        '--timeout', '60'], capture_output=True, text=True)
+    return p.returncode, p.stdout.strip(), p.stderr.strip()
+
+
+try:
+    code, out, err = call('add', '[2, 3]')
+    check('celeriac call add [2, 3] prints 5 (%d %r %r)' % (code, out, err),
+          code == 0 and out == '5')
+    code, out, err = call('add', '[]', '{"x": 40, "y": 2}')
+    check('kwargs reach the Python task', code == 0 and out == '42')
+    code, out, err = call('fun', '[6]')
+    v = json.loads(out) if code == 0 else None
+    check('fun(6) runs in a Python process',
+          v is not None and v[:2] == [6, 36] and v[2] != os.getpid())
+    value = {'u': 'h\u00e9llo \u2603', 'n': [1, 2.5, None, True]}
+    code, out, err = call('echo', json.dumps([value]))
+    check('echo round trip', code == 0 and json.loads(out) == value)
+    code, out, err = call('broken_function', '[0]')
+    check('a Python ValueError reaches C as a FAILURE (%r)' % err,
+          code == 1 and err == 'ValueError: Called broken function')
+    code, out, err = call('slow_sum', '[0.2, 1, 2]')
+    check('slow_sum', code == 0 and out == '3')
+finally:
+    worker.terminate()
+    worker.wait(timeout=60)
+
+print('%d failed' % failures)
+sys.exit(1 if failures else 0)

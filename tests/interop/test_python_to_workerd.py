@@ -1,0 +1,88 @@
+"""A Python Celery 5 producer (rpc:// backend, json) calling tasks that
+workerd runs: values, kwargs, a ValueError raised at get(), NotRegistered
+for an unknown name, and the typed fun(x) of the course notes.
+
+Usage: /usr/bin/python3 test_python_to_workerd.py BUILD_DIR [BROKER_URL]"""
+import os
+import subprocess
+import sys
+import uuid
+
+from celery import Celery
+from celery.exceptions import NotRegistered, TimeoutError
+
+build = sys.argv[1]
+url = (sys.argv[2] if len(sys.argv) > 2 else
+       os.environ.get('CELERIAC_BROKER_URL') or
+       'amqp://guest:guest@127.0.0.1:%s//'
+       % os.environ.get('CELERIAC_BROKER_PORT', '5672'))
+queue = 'interop-py-' + str(uuid.uuid4())
+worker = subprocess.Popen([os.path.join(build, 'bin', 'workerd'),
+                           '-A', os.path.join(build, 'lib',
+                                              'libexample_tasks.so'),
+                           '-c', '2', '-Q', queue, '-b', url])
+failures = 0
+
+
+def check(what, cond):
+    global failures
+    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
+    failures += 0 if cond else 1
+
+
+try:
+    app = Celery('interop', broker=url, backend='rpc://')
+    app.conf.update(task_serializer='json', result_serializer='json',
+                    accept_content=['json'], task_default_queue=queue)
+
+    @app.task(name='fun')
+    def fun(x):
+        raise AssertionError('runs on workerd, not here')
+
+    check("send_task('add', (2, 3)) == 5",
+          app.send_task('add', (2, 3)).get(timeout=20) == 5)
+    check("add with kwargs",
+          app.send_task('add', (), {'x': 2**62, 'y': 5}).get(timeout=20)
+          == 2**62 + 5)
+    r = fun.delay(7)
+    v = r.get(timeout=20)
+    check("fun.delay(7) == [7, 49, pid]",
+          v[:2] == [7, 49] and isinstance(v[2], int) and v[2] != os.getpid())
+    check("ready() and successful() after get()",
+          r.ready() and r.successful() and r.state == 'SUCCESS')
+    results = [fun.delay(x) for x in range(1, 21)]
+    check("20 fun.delay() results in order",
+          [res.get(timeout=20)[:2] for res in results]
+          == [[x, x * x] for x in range(1, 21)])
+    value = {'u': 'h\u00e9llo \u2603', 'n': [1, 2.5, None, True], 'big': 2**63 - 1}
+    check("echo keeps unicode, nesting, floats and big ints",
+          app.send_task('echo', (value,)).get(timeout=20) == value)
+
+    r = app.send_task('broken_function', (0,))
+    try:
+        r.get(timeout=20)
+        check("broken_function raises ValueError", False)
+    except ValueError as e:
+        check("broken_function raises ValueError('Called broken function')",
+              str(e) == 'Called broken function')
+    check("failed() and state FAILURE", r.failed() and r.state == 'FAILURE')
+    try:
+        app.send_task('add', ('x',)).get(timeout=20)
+        check("bad arguments raise TypeError", False)
+    except TypeError as e:
+        check("bad arguments raise TypeError: " + str(e),
+              'missing 1 required positional argument' in str(e))
+    try:
+        app.send_task('no.such.task', (1,)).get(timeout=20)
+        check("unknown task raises NotRegistered", False)
+    except NotRegistered as e:
+        check("unknown task raises NotRegistered", 'no.such.task' in str(e))
+    except TimeoutError:
+        check("unknown task raises NotRegistered (it hung instead)", False)
+finally:
+    worker.terminate()
+    code = worker.wait(timeout=30)
+    check("workerd exits 0 after SIGTERM", code == 0)
+
+print('%d failed' % failures)
+sys.exit(1 if failures else 0)
