@@ -94,9 +94,16 @@ handle_reply(cel_client_t *c, const cel_delivery_t *d)
     cel_result_msg_t m;
 
     /* A reply we cannot read, or for a result already freed, is dropped:
-     * nobody is waiting for it. */
+     * nobody is waiting for it. Like Celery, match on the correlation id
+     * first and fall back to the body's task_id. */
     if (cel_result_decode(d->env.body, d->env.body_len, &m, NULL) == 0) {
-        cel_result_t *r = cel__pending_find(&c->pending, m.task_id);
+        cel_result_t *r = NULL;
+        if (d->env.correlation_id[0] != '\0') {
+            r = cel__pending_find(&c->pending, d->env.correlation_id);
+        }
+        if (r == NULL) {
+            r = cel__pending_find(&c->pending, m.task_id);
+        }
         if (r != NULL) {
             cel__result_settle(r, &m);
             if (cel_state_ready(r->state)) {

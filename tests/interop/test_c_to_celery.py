@@ -19,7 +19,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 queue = 'interop-c-' + str(uuid.uuid4())
 env = dict(os.environ, CELERIAC_BROKER_URL=url, CELERIAC_TEST_QUEUE=queue)
 worker = subprocess.Popen(
-    ['/usr/bin/python3', '-m', 'celery', '-A', 'pytasks', 'worker', '-c', '2',
+    ['/usr/bin/python3', '-m', 'celery', '-A', 'pytasks', '-b', url, 'worker', '-c', '2',
      '-P', 'prefork', '-Q', queue, '--without-gossip', '--without-mingle',
      '--without-heartbeat', '-l', 'warning'], cwd=here, env=env)
 celeriac = os.path.join(build, 'bin', 'celeriac')
