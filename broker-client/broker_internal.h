@@ -10,15 +10,15 @@
 struct cel_broker {
     amqp_connection_state_t conn;
     amqp_channel_t channel;
-    bool closed;     /* the connection is gone; every call fails */
+    bool closed;      /* the connection is gone; every call fails */
     amqp_pool_t pool; /* scratch for header tables, recycled per call */
 };
 
 /* cel__broker_check translates an RPC reply into 0 or a CEL_E* code, with
  * "what: reply text" in err. A channel close is acknowledged and the
  * channel reopened; a connection close marks b closed. */
-int cel__broker_check(cel_broker_t *b, amqp_rpc_reply_t reply,
-                      const char *what, cel_error_t *err);
+int cel__broker_check(cel_broker_t *b, amqp_rpc_reply_t reply, const char *what,
+                      cel_error_t *err);
 
 /* cel__broker_status translates a library status code (negative int). */
 int cel__broker_status(cel_broker_t *b, int status, const char *what,

@@ -82,8 +82,7 @@ cel__broker_check(cel_broker_t *b, amqp_rpc_reply_t reply, const char *what,
     char text[128];
 
     switch (reply.reply_type) {
-    case AMQP_RESPONSE_NORMAL:
-        return 0;
+    case AMQP_RESPONSE_NORMAL: return 0;
     case AMQP_RESPONSE_NONE:
         return cel_error_set(err, CEL_EBROKER, "%s: no reply", what);
     case AMQP_RESPONSE_LIBRARY_EXCEPTION:
@@ -123,8 +122,8 @@ ms_to_tv(int ms)
 }
 
 static int
-connect_socket(cel_broker_t *b, const cel_url_t *u,
-               const cel_broker_opts_t *o, cel_error_t *err)
+connect_socket(cel_broker_t *b, const cel_url_t *u, const cel_broker_opts_t *o,
+               cel_error_t *err)
 {
     char where[600];
     struct timeval tv = ms_to_tv(o->connect_timeout_ms);

@@ -10,8 +10,9 @@ static int
 usable(cel_broker_t *b, cel_error_t *err)
 {
     if (b->closed) {
-        return cel_error_set(err, CEL_ECLOSED, "the broker connection is "
-                                               "closed");
+        return cel_error_set(err, CEL_ECLOSED,
+                             "the broker connection is "
+                             "closed");
     }
     return 0;
 }
@@ -23,9 +24,8 @@ reply(cel_broker_t *b, const char *what, cel_error_t *err)
 }
 
 int
-cel_broker_declare_exchange(cel_broker_t *b, const char *name,
-                            const char *type, bool durable, bool auto_delete,
-                            cel_error_t *err)
+cel_broker_declare_exchange(cel_broker_t *b, const char *name, const char *type,
+                            bool durable, bool auto_delete, cel_error_t *err)
 {
     int r = usable(b, err);
     if (r != 0) {
@@ -131,16 +131,16 @@ cel_broker_qos(cel_broker_t *b, int prefetch_count, bool global,
 }
 
 int
-cel_broker_consume(cel_broker_t *b, const char *queue, bool no_ack,
-                   char *tag, size_t size, cel_error_t *err)
+cel_broker_consume(cel_broker_t *b, const char *queue, bool no_ack, char *tag,
+                   size_t size, cel_error_t *err)
 {
     int r = usable(b, err);
     if (r != 0) {
         return r;
     }
-    amqp_basic_consume_ok_t *ok = amqp_basic_consume(
-        b->conn, b->channel, amqp_cstring_bytes(queue), amqp_empty_bytes, 0,
-        no_ack, 0, amqp_empty_table);
+    amqp_basic_consume_ok_t *ok =
+        amqp_basic_consume(b->conn, b->channel, amqp_cstring_bytes(queue),
+                           amqp_empty_bytes, 0, no_ack, 0, amqp_empty_table);
     r = reply(b, "basic.consume", err);
     if (r == 0 && tag != NULL && size > 0) {
         snprintf(tag, size, "%.*s", (int)ok->consumer_tag.len,

@@ -18,15 +18,15 @@ cel_broker_publish(cel_broker_t *b, const char *exchange,
     amqp_bytes_t body = {env->body_len, (void *)env->body};
 
     if (b->closed) {
-        return cel_error_set(err, CEL_ECLOSED, "basic.publish: the broker "
-                                               "connection is closed");
+        return cel_error_set(err, CEL_ECLOSED,
+                             "basic.publish: the broker "
+                             "connection is closed");
     }
     int r = cel__props_from_envelope(env, &b->pool, &props, err);
     if (r == 0) {
-        int status = amqp_basic_publish(b->conn, b->channel,
-                                        amqp_cstring_bytes(exchange),
-                                        amqp_cstring_bytes(routing_key), 0, 0,
-                                        &props, body);
+        int status = amqp_basic_publish(
+            b->conn, b->channel, amqp_cstring_bytes(exchange),
+            amqp_cstring_bytes(routing_key), 0, 0, &props, body);
         r = cel__broker_status(b, status, "basic.publish", err);
     }
     recycle_amqp_pool(&b->pool);
@@ -78,10 +78,8 @@ other_frame(cel_broker_t *b, cel_error_t *err)
     }
     switch (f.payload.method.id) {
     case AMQP_BASIC_ACK_METHOD:
-    case AMQP_BASIC_NACK_METHOD:
-        return 0;
-    case AMQP_BASIC_RETURN_METHOD:
-        return skip_returned(b, f.channel);
+    case AMQP_BASIC_NACK_METHOD: return 0;
+    case AMQP_BASIC_RETURN_METHOD: return skip_returned(b, f.channel);
     case AMQP_BASIC_CANCEL_METHOD:
         return cel_error_set(err, CEL_EBROKER,
                              "the broker cancelled the consumer (queue "
@@ -106,16 +104,17 @@ cel_broker_next(cel_broker_t *b, int timeout_ms, cel_delivery_t *d,
     cel_envelope_init(&d->env);
     for (;;) {
         if (b->closed) {
-            return cel_error_set(err, CEL_ECLOSED, "receive: the broker "
-                                                   "connection is closed");
+            return cel_error_set(err, CEL_ECLOSED,
+                                 "receive: the broker "
+                                 "connection is closed");
         }
         amqp_maybe_release_buffers(b->conn);
         amqp_rpc_reply_t r =
             amqp_consume_message(b->conn, &e, timeout_ms < 0 ? NULL : &tv, 0);
         if (r.reply_type == AMQP_RESPONSE_NORMAL) {
             fill_delivery(&e, d);
-            int rc = cel__envelope_from_props(&e.message.properties, &d->env,
-                                              err);
+            int rc =
+                cel__envelope_from_props(&e.message.properties, &d->env, err);
             amqp_destroy_envelope(&e);
             return rc;
         }

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SET_STR(flag, field)                                                 \
-    if (env->field[0] != '\0') {                                             \
-        p->_flags |= (flag);                                                 \
-        p->field = amqp_cstring_bytes(env->field);                           \
+#define SET_STR(flag, field)                                                   \
+    if (env->field[0] != '\0') {                                               \
+        p->_flags |= (flag);                                                   \
+        p->field = amqp_cstring_bytes(env->field);                             \
     }
 
 int
@@ -52,14 +52,14 @@ copy_str(char *dst, const amqp_bytes_t *src)
     dst[n] = '\0';
 }
 
-#define GET_STR(flag, field)                                                 \
-    if (p->_flags & (flag)) {                                                \
-        copy_str(env->field, &p->field);                                     \
+#define GET_STR(flag, field)                                                   \
+    if (p->_flags & (flag)) {                                                  \
+        copy_str(env->field, &p->field);                                       \
     }
 
 int
-cel__envelope_from_props(const amqp_basic_properties_t *p,
-                         cel_envelope_t *env, cel_error_t *err)
+cel__envelope_from_props(const amqp_basic_properties_t *p, cel_envelope_t *env,
+                         cel_error_t *err)
 {
     GET_STR(AMQP_BASIC_CONTENT_TYPE_FLAG, content_type);
     GET_STR(AMQP_BASIC_CONTENT_ENCODING_FLAG, content_encoding);

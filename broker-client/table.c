@@ -47,14 +47,13 @@ table_from_json(const json_t *obj, amqp_pool_t *pool, amqp_table_t *out,
     if (n && out->entries == NULL) {
         return cel_error_set(err, CEL_ENOMEM, "out of memory for headers");
     }
-    json_object_foreach((json_t *)obj, key, v)
-    {
+    json_object_foreach ((json_t *)obj, key, v) {
         if (strlen(key) > 128) {
             return cel_error_set(err, CEL_EINVAL, "header name too long");
         }
         out->entries[i].key = amqp_cstring_bytes(key);
-        int r = value_from_json(v, pool, &out->entries[i].value, depth + 1,
-                                err);
+        int r =
+            value_from_json(v, pool, &out->entries[i].value, depth + 1, err);
         if (r != 0) {
             return r;
         }
@@ -71,9 +70,7 @@ value_from_json(const json_t *v, amqp_pool_t *pool, amqp_field_value_t *out,
         return cel_error_set(err, CEL_EINVAL, "headers nested too deeply");
     }
     switch (json_typeof(v)) {
-    case JSON_NULL:
-        out->kind = AMQP_FIELD_KIND_VOID;
-        return 0;
+    case JSON_NULL: out->kind = AMQP_FIELD_KIND_VOID; return 0;
     case JSON_TRUE:
     case JSON_FALSE:
         out->kind = AMQP_FIELD_KIND_BOOLEAN;
@@ -183,7 +180,8 @@ value_to_json(const amqp_field_value_t *v, int depth, cel_error_t *err)
     case AMQP_FIELD_KIND_U32: return json_integer(v->value.u32);
     case AMQP_FIELD_KIND_I64: return json_integer(v->value.i64);
     case AMQP_FIELD_KIND_U64: return json_integer((json_int_t)v->value.u64);
-    case AMQP_FIELD_KIND_TIMESTAMP: return json_integer((json_int_t)v->value.u64);
+    case AMQP_FIELD_KIND_TIMESTAMP:
+        return json_integer((json_int_t)v->value.u64);
     case AMQP_FIELD_KIND_F32: return json_real(v->value.f32);
     case AMQP_FIELD_KIND_F64: return json_real(v->value.f64);
     case AMQP_FIELD_KIND_DECIMAL: {
@@ -195,8 +193,10 @@ value_to_json(const amqp_field_value_t *v, int depth, cel_error_t *err)
     }
     case AMQP_FIELD_KIND_UTF8:
     case AMQP_FIELD_KIND_BYTES: return bytes_to_json(&v->value.bytes, err);
-    case AMQP_FIELD_KIND_ARRAY: return array_to_json(&v->value.array, depth, err);
-    case AMQP_FIELD_KIND_TABLE: return table_to_json(&v->value.table, depth, err);
+    case AMQP_FIELD_KIND_ARRAY:
+        return array_to_json(&v->value.array, depth, err);
+    case AMQP_FIELD_KIND_TABLE:
+        return table_to_json(&v->value.table, depth, err);
     case AMQP_FIELD_KIND_VOID: return json_null();
     }
     cel_error_set(err, CEL_EPROTO, "unknown header field kind %d", v->kind);

@@ -10,11 +10,9 @@ const char *
 cel_strerror(int code)
 {
     switch (code) {
-    case CEL_OK:
-        return "success";
-#define CEL__ERR_MSG(name, value, msg)                                       \
-    case CEL_##name:                                                         \
-        return msg;
+    case CEL_OK: return "success";
+#define CEL__ERR_MSG(name, value, msg)                                         \
+    case CEL_##name: return msg;
         CEL_ERRNO_MAP(CEL__ERR_MSG)
 #undef CEL__ERR_MSG
     }
@@ -25,11 +23,9 @@ const char *
 cel_err_name(int code)
 {
     switch (code) {
-    case CEL_OK:
-        return "CEL_OK";
-#define CEL__ERR_NAME(name, value, msg)                                      \
-    case CEL_##name:                                                         \
-        return "CEL_" #name;
+    case CEL_OK: return "CEL_OK";
+#define CEL__ERR_NAME(name, value, msg)                                        \
+    case CEL_##name: return "CEL_" #name;
         CEL_ERRNO_MAP(CEL__ERR_NAME)
 #undef CEL__ERR_NAME
     }

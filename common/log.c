@@ -56,9 +56,9 @@ format_prefix(char *buf, size_t size, int level)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    int n = snprintf(buf, size, "%s.%03ldZ %d %s %c ", stamp,
-                     ts.tv_nsec / 1000000L, (int)getpid(), log_role,
-                     letters[level & 3]);
+    int n =
+        snprintf(buf, size, "%s.%03ldZ %d %s %c ", stamp, ts.tv_nsec / 1000000L,
+                 (int)getpid(), log_role, letters[level & 3]);
     return n < 0 ? 0 : (size_t)n;
 }
 
@@ -96,9 +96,8 @@ log_vwrite(int level, const char *where, const char *fmt, va_list ap,
         len += (size_t)n;
     }
     if (len < sizeof(buf) && (suffix != NULL || where != NULL)) {
-        n = snprintf(buf + len, sizeof(buf) - len, "%s%s%s",
-                     suffix ? ": " : "", suffix ? suffix : "",
-                     where ? where : "");
+        n = snprintf(buf + len, sizeof(buf) - len, "%s%s%s", suffix ? ": " : "",
+                     suffix ? suffix : "", where ? where : "");
         if (n > 0) {
             len += (size_t)n;
         }

@@ -117,8 +117,7 @@ put_object(writer_t *w, const json_t *v)
     bool first = true;
 
     puts_(w, "{");
-    json_object_foreach((json_t *)v, key, item)
-    {
+    json_object_foreach ((json_t *)v, key, item) {
         if (!first) {
             puts_(w, ", ");
         }
@@ -136,32 +135,20 @@ put_value(writer_t *w, const json_t *v, bool as_tuple)
     char buf[32];
 
     switch (json_typeof(v)) {
-    case JSON_NULL:
-        puts_(w, "None");
-        break;
-    case JSON_TRUE:
-        puts_(w, "True");
-        break;
-    case JSON_FALSE:
-        puts_(w, "False");
-        break;
+    case JSON_NULL: puts_(w, "None"); break;
+    case JSON_TRUE: puts_(w, "True"); break;
+    case JSON_FALSE: puts_(w, "False"); break;
     case JSON_INTEGER:
         snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
                  json_integer_value(v));
         puts_(w, buf);
         break;
-    case JSON_REAL:
-        put_real(w, json_real_value(v));
-        break;
+    case JSON_REAL: put_real(w, json_real_value(v)); break;
     case JSON_STRING:
         put_string(w, json_string_value(v), json_string_length(v));
         break;
-    case JSON_ARRAY:
-        put_array(w, v, as_tuple);
-        break;
-    case JSON_OBJECT:
-        put_object(w, v);
-        break;
+    case JSON_ARRAY: put_array(w, v, as_tuple); break;
+    case JSON_OBJECT: put_object(w, v); break;
     }
 }
 

@@ -45,8 +45,7 @@ cel_state_ready(cel_state_t state)
 int
 cel_result_encode(const char *task_id, const char *correlation_id,
                   cel_state_t state, const json_t *result,
-                  const char *traceback, cel_envelope_t *env,
-                  cel_error_t *err)
+                  const char *traceback, cel_envelope_t *env, cel_error_t *err)
 {
     cel_envelope_init(env);
     json_t *body =
@@ -87,7 +86,8 @@ cel_result_decode(const char *body, size_t len, cel_result_msg_t *out,
         return cel_error_set(err, CEL_EPROTO, "result is not an object");
     }
     out->task_id = json_string_value(json_object_get(out->body, "task_id"));
-    const char *status = json_string_value(json_object_get(out->body, "status"));
+    const char *status =
+        json_string_value(json_object_get(out->body, "status"));
     int state = cel_state_parse(status);
     if (out->task_id == NULL || state < 0) {
         return cel_error_set(err, CEL_EPROTO,

@@ -62,8 +62,8 @@ read_timelimit(const json_t *tl, cel_task_msg_t *m, cel_error_t *err)
         return cel_error_set(err, CEL_EPROTO,
                              "header timelimit is not [hard, soft]");
     }
-    int r = read_number(json_array_get(tl, 0), "timelimit[0]", &m->time_limit,
-                        err);
+    int r =
+        read_number(json_array_get(tl, 0), "timelimit[0]", &m->time_limit, err);
     if (r == 0) {
         r = read_number(json_array_get(tl, 1), "timelimit[1]",
                         &m->soft_time_limit, err);
@@ -83,8 +83,8 @@ read_time(const json_t *obj, const char *key, const char **out,
         return 0;
     }
     if (!json_is_string(v) || cel_clock_parse_iso(json_string_value(v), &us)) {
-        return cel_error_set(err, CEL_EPROTO,
-                             "%s is not an ISO-8601 date-time", key);
+        return cel_error_set(err, CEL_EPROTO, "%s is not an ISO-8601 date-time",
+                             key);
     }
     *out = json_string_value(v);
     return 0;

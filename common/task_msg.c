@@ -85,9 +85,9 @@ task_headers(const cel_task_spec_t *spec, const char *id, const json_t *args,
 static int
 task_body(const json_t *args, const json_t *kwargs, cel_envelope_t *env)
 {
-    json_t *body = json_pack(
-        "[OO{s:n, s:n, s:n, s:n}]", (json_t *)args, (json_t *)kwargs,
-        "callbacks", "errbacks", "chain", "chord");
+    json_t *body =
+        json_pack("[OO{s:n, s:n, s:n, s:n}]", (json_t *)args, (json_t *)kwargs,
+                  "callbacks", "errbacks", "chain", "chord");
     if (body == NULL) {
         return CEL_ENOMEM;
     }
@@ -98,8 +98,7 @@ task_body(const json_t *args, const json_t *kwargs, cel_envelope_t *env)
 }
 
 static void
-set_properties(const cel_task_spec_t *spec, const char *id,
-               cel_envelope_t *env)
+set_properties(const cel_task_spec_t *spec, const char *id, cel_envelope_t *env)
 {
     strcpy(env->content_type, "application/json");
     strcpy(env->content_encoding, "utf-8");
@@ -137,8 +136,8 @@ check_spec(const cel_task_spec_t *spec, const json_t *args,
 }
 
 int
-cel_task_encode(const cel_task_spec_t *spec, cel_envelope_t *env,
-                char *id_out, size_t id_size, cel_error_t *err)
+cel_task_encode(const cel_task_spec_t *spec, cel_envelope_t *env, char *id_out,
+                size_t id_size, cel_error_t *err)
 {
     char fresh[CEL_ID_SIZE];
     json_t *empty_args = json_array(), *empty_kwargs = json_object();

@@ -79,9 +79,8 @@ parse_userinfo(const char *s, size_t len, cel_url_t *url, cel_error_t *err)
     if (pct_decode(s, ulen, url->user, sizeof(url->user)) != 0) {
         return cel_error_set(err, CEL_EURL, "bad user name in broker URL");
     }
-    if (colon != NULL &&
-        pct_decode(colon + 1, len - ulen - 1, url->password,
-                   sizeof(url->password)) != 0) {
+    if (colon != NULL && pct_decode(colon + 1, len - ulen - 1, url->password,
+                                    sizeof(url->password)) != 0) {
         return cel_error_set(err, CEL_EURL, "bad password in broker URL");
     }
     return 0;

@@ -8,14 +8,14 @@
 
 #include <cel/declare.h>
 
-CEL_TASK1(fun, int64_t, x)                      /* [x, x*x, pid] */
-CEL_TASK2(add, int64_t, x, int64_t, y)          /* x + y */
-CEL_TASK1(sum_all_values, int64_t, x)           /* 1 + 2 + ... + x */
+CEL_TASK1(fun, int64_t, x)             /* [x, x*x, pid] */
+CEL_TASK2(add, int64_t, x, int64_t, y) /* x + y */
+CEL_TASK1(sum_all_values, int64_t, x)  /* 1 + 2 + ... + x */
 CEL_TASK3(slow_sum, double, nsecs, int64_t, x, int64_t, y)
 CEL_TASK3(slow_diff, double, nsecs, int64_t, x, int64_t, y)
-CEL_TASK1(broken_function, double, nsecs)       /* ValueError */
+CEL_TASK1(broken_function, double, nsecs) /* ValueError */
 CEL_TASK2(count_primes, int64_t, from, int64_t, to)
-CEL_TASK1(echo, const json_t *, value)          /* value, unchanged */
-CEL_TASK0(crash)                                /* SIGKILLs its child */
+CEL_TASK1(echo, const json_t *, value) /* value, unchanged */
+CEL_TASK0(crash)                       /* SIGKILLs its child */
 
 #endif

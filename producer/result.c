@@ -80,8 +80,8 @@ cel_result_wait(cel_result_t *r, int64_t timeout_ms, cel_error_t *err)
                                  "no result for task %s after %lld ms", r->id,
                                  (long long)timeout_ms);
         }
-        int rc = cel__client_drain(r->client, (int)(left > 1000 ? 1000 : left),
-                                   err);
+        int rc =
+            cel__client_drain(r->client, (int)(left > 1000 ? 1000 : left), err);
         if (rc != 0 && rc != CEL_ETIMEDOUT) {
             return rc;
         }
@@ -100,8 +100,8 @@ cel_result_get(cel_result_t *r, int64_t timeout_ms, const json_t **value,
         return rc;
     }
     if (r->state != CEL_STATE_SUCCESS) {
-        return cel_error_set(err, CEL_ETASK, "%s: %s",
-                             cel_result_exc_type(r), r->exc_message);
+        return cel_error_set(err, CEL_ETASK, "%s: %s", cel_result_exc_type(r),
+                             r->exc_message);
     }
     *value = r->value;
     return 0;
@@ -114,8 +114,9 @@ cel_result_exc_type(const cel_result_t *r)
         return NULL;
     }
     const char *t = json_string_value(json_object_get(r->value, "exc_type"));
-    return t ? t : (r->state == CEL_STATE_REVOKED ? "TaskRevokedError"
-                                                  : "Exception");
+    return t ? t
+             : (r->state == CEL_STATE_REVOKED ? "TaskRevokedError"
+                                              : "Exception");
 }
 
 const char *

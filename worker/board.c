@@ -37,8 +37,7 @@ cel__board_free(cel_board_t *board)
 }
 
 void
-cel__board_begin(cel_board_t *board, int slot, const char *id,
-                 const char *name)
+cel__board_begin(cel_board_t *board, int slot, const char *id, const char *name)
 {
     cel_slot_state_t *s = &board->slots[slot];
 
@@ -110,12 +109,13 @@ held_by_dead_child(cel_board_t *board, int self, const char *id)
 }
 
 bool
-cel__board_was_lost(cel_board_t *board, int self, const char *id,
-                    char *reason, size_t size)
+cel__board_was_lost(cel_board_t *board, int self, const char *id, char *reason,
+                    size_t size)
 {
     if (held_by_dead_child(board, self, id)) {
-        snprintf(reason, size, "Worker exited prematurely: the child running "
-                               "it died.");
+        snprintf(reason, size,
+                 "Worker exited prematurely: the child running "
+                 "it died.");
         return true;
     }
     for (int i = 0; i < CEL_LOST_MAX; i++) {

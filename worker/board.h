@@ -18,8 +18,8 @@
 #define CEL_LOST_MAX 64
 
 typedef struct {
-    volatile sig_atomic_t busy; /* written by the child only */
-    volatile pid_t pid;         /* the child that set busy */
+    volatile sig_atomic_t busy;      /* written by the child only */
+    volatile pid_t pid;              /* the child that set busy */
     volatile sig_atomic_t consuming; /* the child's consumers are up */
     char task_id[CEL_SHORTSTR_SIZE];
     char task_name[128];
@@ -50,8 +50,8 @@ void cel__board_end(cel_board_t *board, int slot);
 /* Master side: if the dead child in slot was running a task, record it as
  * lost with reason, clear the slot and return true (copying the id and
  * name for the log). */
-bool cel__board_reap(cel_board_t *board, int slot, const char *reason,
-                     char *id, size_t id_size, char *name, size_t name_size);
+bool cel__board_reap(cel_board_t *board, int slot, const char *reason, char *id,
+                     size_t id_size, char *name, size_t name_size);
 
 /* Child side: if task id was lost with a dead child, copy the reason and
  * return true. Besides the lost list it looks at the other slots: a

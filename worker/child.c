@@ -14,7 +14,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#define POLL_MS 250
+#define POLL_MS        250
 #define BACKOFF_MAX_MS 10000
 
 volatile sig_atomic_t cel__child_stop = 0;
@@ -91,8 +91,8 @@ connect_broker(cel_child_t *c)
         CEL_LOG(CEL_LOG_ERROR, "%s; retrying in %.1fs", err.text,
                 (double)backoff_ms / 1000.0);
         cel_clock_sleep_ms(backoff_ms, &cel__child_stop);
-        backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                    : backoff_ms * 2;
+        backoff_ms =
+            backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
     }
     return -1;
 }

@@ -144,8 +144,7 @@ static const struct option long_opts[] = {
 };
 
 static int
-apply_option(int c, const char *arg, cel_worker_config_t *cfg,
-             cel_error_t *err)
+apply_option(int c, const char *arg, cel_worker_config_t *cfg, cel_error_t *err)
 {
     long v;
 
@@ -163,11 +162,8 @@ apply_option(int c, const char *arg, cel_worker_config_t *cfg,
         }
         cfg->concurrency = (int)v;
         return 0;
-    case 'Q':
-        return split_queues(arg, cfg, err);
-    case 'b':
-        cfg->broker_url = arg;
-        return 0;
+    case 'Q': return split_queues(arg, cfg, err);
+    case 'b': cfg->broker_url = arg; return 0;
     case 'n':
         expand_hostname(arg, cfg->hostname, sizeof(cfg->hostname));
         return 0;
@@ -222,8 +218,7 @@ cel__config_parse(int argc, char **argv, cel_worker_config_t *cfg,
         }
         if (c == '?' || c == ':') {
             return cel_error_set(err, CEL_EINVAL, "%s option %s",
-                                 c == ':' ? "missing value for"
-                                          : "unknown",
+                                 c == ':' ? "missing value for" : "unknown",
                                  argv[optind - 1]);
         }
         int r = apply_option(c, optarg, cfg, err);

@@ -7,23 +7,23 @@
 
 #include <cel/error.h>
 
-#define CEL_MAX_APPS 8
+#define CEL_MAX_APPS   8
 #define CEL_MAX_QUEUES 16
 #define CEL_EXIT_USAGE 2 /* misuse; also "respawning cannot help" */
 
 typedef struct {
     const char *apps[CEL_MAX_APPS]; /* -A: task modules (borrowed argv) */
     int napps;
-    int concurrency;           /* -c: children */
-    char *queues_buf;          /* owned copy of -Q, split in place */
+    int concurrency;  /* -c: children */
+    char *queues_buf; /* owned copy of -Q, split in place */
     const char *queues[CEL_MAX_QUEUES];
     int nqueues;
-    const char *broker_url;    /* -b, CELERIAC_BROKER_URL, or the default */
-    char hostname[256];        /* -n, after %h/%n/%d expansion */
-    int loglevel;              /* -l */
-    int prefetch_multiplier;   /* per child */
-    size_t max_message_bytes;  /* larger task bodies fail unread */
-    int heartbeat_s;           /* AMQP heartbeat of each child; 0 = off */
+    const char *broker_url;   /* -b, CELERIAC_BROKER_URL, or the default */
+    char hostname[256];       /* -n, after %h/%n/%d expansion */
+    int loglevel;             /* -l */
+    int prefetch_multiplier;  /* per child */
+    size_t max_message_bytes; /* larger task bodies fail unread */
+    int heartbeat_s;          /* AMQP heartbeat of each child; 0 = off */
 } cel_worker_config_t;
 
 /* cel__config_parse fills cfg from the environment and argv. Returns 0 to

@@ -88,7 +88,8 @@ format_traceback(const cel_child_t *c, const cel_task_ctx_t *ctx, char *out,
 static int
 run_task(cel_child_t *c, const cel_task_msg_t *m, cel_task_fn fn)
 {
-    cel_task_ctx_t ctx = {.id = m->id, .name = m->task,
+    cel_task_ctx_t ctx = {.id = m->id,
+                          .name = m->task,
                           .hostname = c->cfg->hostname,
                           .retries = m->retries};
     char tb[1600];
@@ -102,9 +103,9 @@ run_task(cel_child_t *c, const cel_task_msg_t *m, cel_task_fn fn)
     if (value != NULL && !ctx.failed) {
         CEL_LOG(CEL_LOG_INFO, "Task %s[%s] succeeded in %.3fs", m->task, m->id,
                 secs);
-        r = m->ignore_result ? 0
-                             : publish_result(c, m, CEL_STATE_SUCCESS, value,
-                                              NULL);
+        r = m->ignore_result
+                ? 0
+                : publish_result(c, m, CEL_STATE_SUCCESS, value, NULL);
     } else {
         if (!ctx.failed) {
             cel_task_fail(&ctx, "RuntimeError", "task returned no result");
@@ -125,22 +126,25 @@ dispatch(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m)
     char reason[160], why[300];
 
     if (d->redelivered &&
-        cel__board_was_lost(c->board, c->slot, m->id, reason,
-                            sizeof(reason))) {
+        cel__board_was_lost(c->board, c->slot, m->id, reason, sizeof(reason))) {
         snprintf(why, sizeof(why), "%s", reason);
-        CEL_LOG(CEL_LOG_ERROR, "Task %s[%s] killed its child before: %s; not "
-                "running it again", m->task, m->id, reason);
-        int r = publish_exc(c, m, "WorkerLostError", "billiard.exceptions",
-                            why, NULL);
+        CEL_LOG(CEL_LOG_ERROR,
+                "Task %s[%s] killed its child before: %s; not "
+                "running it again",
+                m->task, m->id, reason);
+        int r = publish_exc(c, m, "WorkerLostError", "billiard.exceptions", why,
+                            NULL);
         return r != 0 ? r : settle(c, d, true);
     }
     cel_task_fn fn = cel__registry_find(c->reg, m->task);
     if (fn == NULL) {
         snprintf(why, sizeof(why), "%s", m->task);
-        CEL_LOG(CEL_LOG_ERROR, "Received unregistered task of type '%s'. The "
-                "message has been ignored and discarded.", m->task);
-        int r = publish_exc(c, m, "NotRegistered", "celery.exceptions", why,
-                            NULL);
+        CEL_LOG(CEL_LOG_ERROR,
+                "Received unregistered task of type '%s'. The "
+                "message has been ignored and discarded.",
+                m->task);
+        int r =
+            publish_exc(c, m, "NotRegistered", "celery.exceptions", why, NULL);
         int s = settle(c, d, false);
         return r != 0 ? r : s;
     }

@@ -31,8 +31,9 @@ main(int argc, char **argv)
     cel__registry_init(&reg);
     r = cel__modules_load(&cfg, &reg, &mods, &err);
     if (r == 0 && reg.count == 0) {
-        r = cel_error_set(&err, CEL_EINVAL, "the task modules register no "
-                                            "tasks");
+        r = cel_error_set(&err, CEL_EINVAL,
+                          "the task modules register no "
+                          "tasks");
     }
     int code = 1;
     if (r != 0) {

@@ -9,8 +9,7 @@
 #include <string.h>
 
 static int
-load_one(const char *path, cel_registry_t *reg, void **handle,
-         cel_error_t *err)
+load_one(const char *path, cel_registry_t *reg, void **handle, cel_error_t *err)
 {
     size_t before = reg->count;
 
@@ -23,8 +22,8 @@ load_one(const char *path, cel_registry_t *reg, void **handle,
     /* POSIX guarantees object and function pointers convert via dlsym. */
     *(void **)&init = dlsym(*handle, CEL_MODULE_INIT_SYMBOL);
     if (init == NULL) {
-        return cel_error_set(err, CEL_EINVAL, "%.80s has no %s function",
-                             path, CEL_MODULE_INIT_SYMBOL);
+        return cel_error_set(err, CEL_EINVAL, "%.80s has no %s function", path,
+                             CEL_MODULE_INIT_SYMBOL);
     }
     int r = init(reg);
     if (r != 0) {

@@ -9,7 +9,7 @@ struct cel_registry {
     struct cel_registry_entry {
         char *name;
         cel_task_fn fn;
-    } *entries;
+    } * entries;
     size_t count;
     size_t cap;
 };

@@ -45,7 +45,7 @@ typedef struct {
     int live;
     bool stopping;
     bool cold;
-    bool announced; /* "ready" was logged */
+    bool announced;  /* "ready" was logged */
     char where[600]; /* the broker URL, password redacted */
 } cel_master_t;
 
@@ -67,9 +67,8 @@ spawn(cel_master_t *m, int i)
         free(m->slots);
         exit(code);
     }
-    m->slots[i] = (cel_child_slot_t){.pid = pid,
-                                     .started_at_ms = cel_clock_now_ms(),
-                                     .respawn = 1};
+    m->slots[i] = (cel_child_slot_t){
+        .pid = pid, .started_at_ms = cel_clock_now_ms(), .respawn = 1};
     m->live++;
     CEL_LOG(CEL_LOG_INFO, "started child-%d (pid %d)", i + 1, (int)pid);
 }
@@ -111,21 +110,25 @@ child_exited(cel_master_t *m, int i, int status)
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 
     describe_exit(status, how, sizeof(how));
-    snprintf(reason, sizeof(reason),
-             "Worker exited prematurely: %s Job: %d.", how, i);
+    snprintf(reason, sizeof(reason), "Worker exited prematurely: %s Job: %d.",
+             how, i);
     if (cel__board_reap(m->board, i, reason, id, sizeof(id), name,
                         sizeof(name))) {
-        CEL_LOG(CEL_LOG_ERROR, "child-%d (pid %d) died (%s) while running "
-                "task %s[%s]", i + 1, (int)m->slots[i].pid, how, name, id);
+        CEL_LOG(CEL_LOG_ERROR,
+                "child-%d (pid %d) died (%s) while running "
+                "task %s[%s]",
+                i + 1, (int)m->slots[i].pid, how, name, id);
     } else if (!clean || !m->stopping) {
-        CEL_LOG(clean ? CEL_LOG_INFO : CEL_LOG_ERROR, "child-%d (pid %d) "
-                "exited (%s)", i + 1, (int)m->slots[i].pid, how);
+        CEL_LOG(clean ? CEL_LOG_INFO : CEL_LOG_ERROR,
+                "child-%d (pid %d) "
+                "exited (%s)",
+                i + 1, (int)m->slots[i].pid, how);
     }
     m->slots[i].pid = 0;
     m->board->slots[i].consuming = 0;
     m->live--;
-    if (m->stopping || (WIFEXITED(status) &&
-                        WEXITSTATUS(status) == CEL_EXIT_USAGE)) {
+    if (m->stopping ||
+        (WIFEXITED(status) && WEXITSTATUS(status) == CEL_EXIT_USAGE)) {
         m->slots[i].respawn = 0;
         return;
     }
@@ -173,15 +176,17 @@ on_signal(cel_master_t *m, int sig)
     }
     if (sig == SIGQUIT || (m->stopping && !m->cold)) {
         m->stopping = m->cold = true;
-        CEL_LOG(CEL_LOG_WARN, "cold shutdown (%s): killing %d children; "
-                "their unacked tasks go back to the queue", signame(sig),
-                m->live);
+        CEL_LOG(CEL_LOG_WARN,
+                "cold shutdown (%s): killing %d children; "
+                "their unacked tasks go back to the queue",
+                signame(sig), m->live);
         signal_children(m, SIGKILL);
         return;
     }
     if (!m->stopping) {
         m->stopping = true;
-        CEL_LOG(CEL_LOG_WARN, "warm shutdown (%s): waiting for running "
+        CEL_LOG(CEL_LOG_WARN,
+                "warm shutdown (%s): waiting for running "
                 "tasks to finish; signal again for a cold shutdown",
                 signame(sig));
         signal_children(m, SIGTERM);

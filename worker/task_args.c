@@ -53,8 +53,7 @@ check_kwargs(cel_task_ctx_t *ctx, size_t nparams, const char *const *names,
     const char *key;
     json_t *v;
 
-    json_object_foreach((json_t *)kwargs, key, v)
-    {
+    json_object_foreach ((json_t *)kwargs, key, v) {
         size_t i = 0;
         while (i < nparams && strcmp(names[i], key) != 0) {
             i++;

@@ -14,9 +14,9 @@ test_connect_errors(void)
 
     CHECK_EQ_INT(cel_broker_open("http://nope", NULL, &b, &err), CEL_EURL);
     CHECK(b == NULL);
-    CHECK_EQ_INT(cel_broker_open("amqp://guest:s3cret@127.0.0.1:1//", NULL,
-                                 &b, &err),
-                 CEL_ECONN);
+    CHECK_EQ_INT(
+        cel_broker_open("amqp://guest:s3cret@127.0.0.1:1//", NULL, &b, &err),
+        CEL_ECONN);
     CHECK_CONTAINS(err.text, "cannot connect");
     CHECK(strstr(err.text, "s3cret") == NULL);
 

@@ -14,8 +14,8 @@ static cel_broker_t *b;
 static char queue[80], replies[80];
 
 static void
-publish_raw(const char *id, const json_t *headers, const char *body,
-            size_t len, const char *content_type)
+publish_raw(const char *id, const json_t *headers, const char *body, size_t len,
+            const char *content_type)
 {
     cel_envelope_t env;
     cel_error_t err = CEL_ERROR_INIT;
@@ -72,8 +72,8 @@ expect_failure(const char *what, const char *id, const char *exc_type)
 
     cel_state_t s = reply_for(id, type, sizeof(type), &result);
     if (s != CEL_STATE_FAILURE || strcmp(type, exc_type) != 0) {
-        CHECK_FAIL_("%s: got %s %s, want FAILURE %s", what,
-                    cel_state_name(s), type, exc_type);
+        CHECK_FAIL_("%s: got %s %s, want FAILURE %s", what, cel_state_name(s),
+                    type, exc_type);
     }
     const char *msg = json_string_value(
         json_array_get(json_object_get(result, "exc_message"), 0));
@@ -92,8 +92,7 @@ expect_add_works(void)
     json_t *h = headers_for(id, "add");
     publish_raw(id, h, body, strlen(body), "application/json");
     json_decref(h);
-    CHECK_EQ_INT(reply_for(id, type, sizeof(type), &result),
-                 CEL_STATE_SUCCESS);
+    CHECK_EQ_INT(reply_for(id, type, sizeof(type), &result), CEL_STATE_SUCCESS);
     CHECK_EQ_INT(json_integer_value(result), 42);
     json_decref(result);
 }

@@ -16,8 +16,7 @@ void test_unique_name(const char *prefix, char *out, size_t size);
 
 /* test_bin_path writes the path of build/bin/<name> (or build/lib/<name>
  * when lib is non-zero), found from CELERIAC_BUILD_DIR. */
-void test_build_path(const char *sub, const char *name, char *out,
-                     size_t size);
+void test_build_path(const char *sub, const char *name, char *out, size_t size);
 
 /* test_workerd_start runs build/bin/workerd with the example tasks,
  * consuming queue with concurrency children, its log in log_path (if not

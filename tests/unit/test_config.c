@@ -15,7 +15,11 @@ parse(cel_worker_config_t *cfg, cel_error_t *err, int argc, char **argv)
     return cel__config_parse(argc, argv, cfg, err);
 }
 
-#define ARGV(...) (sizeof((char *[]){__VA_ARGS__}) / sizeof(char *)), (char *[]){__VA_ARGS__}
+#define ARGV(...)                                                              \
+    (sizeof((char *[]){__VA_ARGS__}) / sizeof(char *)), (char *[])             \
+    {                                                                          \
+        __VA_ARGS__                                                            \
+    }
 
 static void
 expect_bad(const char *why, int argc, char **argv)
@@ -59,7 +63,8 @@ main(void)
     CHECK_EQ_INT(cfg.nqueues, 2);
     CHECK_STR_EQ(cfg.queues[1], "q2");
     CHECK_STR_EQ(cfg.broker_url, "amqp://flag-host//");
-    CHECK(strncmp(cfg.hostname, "w1@", 3) == 0 && strchr(cfg.hostname, '%') == NULL);
+    CHECK(strncmp(cfg.hostname, "w1@", 3) == 0 &&
+          strchr(cfg.hostname, '%') == NULL);
     CHECK_EQ_INT(cfg.loglevel, CEL_LOG_INFO);
     CHECK_EQ_INT(cfg.prefetch_multiplier, 1);
     CHECK_EQ_INT(cfg.max_message_bytes, 1024);
@@ -69,12 +74,14 @@ main(void)
     expect_bad("no task module", ARGV("workerd"));
     expect_bad("-c wants", ARGV("workerd", "-A", "m.so", "-c", "0"));
     expect_bad("-c wants", ARGV("workerd", "-A", "m.so", "-c", "4x"));
-    expect_bad("unknown log level", ARGV("workerd", "-A", "m.so", "-l", "loud"));
+    expect_bad("unknown log level",
+               ARGV("workerd", "-A", "m.so", "-l", "loud"));
     expect_bad("unknown option", ARGV("workerd", "-A", "m.so", "--frob"));
     expect_bad("missing value", ARGV("workerd", "-A"));
     expect_bad("unexpected argument", ARGV("workerd", "-A", "m.so", "extra"));
     expect_bad("-Q needs", ARGV("workerd", "-A", "m.so", "-Q", ","));
-    expect_bad("--prefetch-multiplier", ARGV("workerd", "-A", "m.so", "--prefetch-multiplier", "-1"));
+    expect_bad("--prefetch-multiplier",
+               ARGV("workerd", "-A", "m.so", "--prefetch-multiplier", "-1"));
     puts("ok");
     return 0;
 }

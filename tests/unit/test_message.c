@@ -185,7 +185,8 @@ test_results(void)
     const char *type;
     char text[100];
 
-    json_t *exc = cel_exc_new("ValueError", "builtins", "Called broken function");
+    json_t *exc =
+        cel_exc_new("ValueError", "builtins", "Called broken function");
     CHECK_OK(cel_result_encode("t1", NULL, CEL_STATE_FAILURE, exc, "tb", &env,
                                &err));
     CHECK_STR_EQ(env.correlation_id, "t1");
@@ -200,8 +201,8 @@ test_results(void)
     cel_envelope_clear(&env);
     json_decref(exc);
 
-    exc = json_pack("{s:s, s:[i, s]}", "exc_type", "KeyError", "exc_message",
-                    1, "a");
+    exc = json_pack("{s:s, s:[i, s]}", "exc_type", "KeyError", "exc_message", 1,
+                    "a");
     CHECK_OK(cel_exc_describe(exc, &type, text, sizeof(text)));
     CHECK_STR_EQ(text, "(1, 'a')");
     json_decref(exc);

@@ -22,15 +22,16 @@ envelope_from_record(const json_t *rec, cel_envelope_t *env)
              json_string_value(json_object_get(p, "content_type")));
     snprintf(env->content_encoding, sizeof(env->content_encoding), "%s",
              json_string_value(json_object_get(p, "content_encoding")));
-#define OPT(field)                                                           \
-    if (json_string_value(json_object_get(p, #field)))                       \
-    snprintf(env->field, sizeof(env->field), "%s",                           \
+#define OPT(field)                                                             \
+    if (json_string_value(json_object_get(p, #field)))                         \
+    snprintf(env->field, sizeof(env->field), "%s",                             \
              json_string_value(json_object_get(p, #field)))
     OPT(correlation_id);
     OPT(reply_to);
     OPT(expiration);
 #undef OPT
-    env->delivery_mode = (int)json_integer_value(json_object_get(p, "delivery_mode"));
+    env->delivery_mode =
+        (int)json_integer_value(json_object_get(p, "delivery_mode"));
     env->priority = (int)json_integer_value(json_object_get(p, "priority"));
     env->headers = json_deep_copy(json_object_get(p, "headers"));
     env->body = body;
@@ -55,8 +56,7 @@ compare_headers(const json_t *ours, const json_t *theirs)
     json_t *v;
     void *it = json_object_iter((json_t *)ours);
 
-    json_object_foreach((json_t *)theirs, key, v)
-    {
+    json_object_foreach ((json_t *)theirs, key, v) {
         CHECK(it != NULL);
         CHECK_STR_EQ(json_object_iter_key(it), key);
         if (strcmp(key, "lang") != 0 && strcmp(key, "origin") != 0 &&
@@ -142,7 +142,8 @@ check_result(const json_t *rec, cel_envelope_t *env)
     const json_t *body = json_object_get(rec, "body_json");
 
     CHECK_OK(cel_result_decode(env->body, env->body_len, &m, &err));
-    CHECK_STR_EQ(m.task_id, json_string_value(json_object_get(body, "task_id")));
+    CHECK_STR_EQ(m.task_id,
+                 json_string_value(json_object_get(body, "task_id")));
     CHECK_STR_EQ(cel_state_name(m.state),
                  json_string_value(json_object_get(body, "status")));
     CHECK_STR_EQ(m.task_id, env->correlation_id);
@@ -177,7 +178,8 @@ walk(const json_t *v)
     size_t i;
 
     if (json_is_array(v)) {
-        json_array_foreach(v, i, item) walk(item);
+        json_array_foreach (v, i, item)
+            walk(item);
         return;
     }
     if (!json_is_object(v)) {
@@ -198,7 +200,8 @@ walk(const json_t *v)
         cel_envelope_clear(&env);
         return;
     }
-    json_object_foreach((json_t *)v, key, item) walk(item);
+    json_object_foreach ((json_t *)v, key, item)
+        walk(item);
 }
 
 int

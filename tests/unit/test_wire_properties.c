@@ -37,9 +37,9 @@ b64_decode(const char *in, unsigned char *out, size_t size)
 static void
 check_same_properties(const cel_envelope_t *env, const json_t *props)
 {
-#define STR(f)                                                               \
-    CHECK_STR_EQ(env->f, json_string_value(json_object_get(props, #f))       \
-                             ? json_string_value(json_object_get(props, #f)) \
+#define STR(f)                                                                 \
+    CHECK_STR_EQ(env->f, json_string_value(json_object_get(props, #f))         \
+                             ? json_string_value(json_object_get(props, #f))   \
                              : "")
     STR(content_type);
     STR(content_encoding);
@@ -144,14 +144,16 @@ walk(const json_t *v)
     size_t i;
 
     if (json_is_array(v)) {
-        json_array_foreach(v, i, item) walk(item);
+        json_array_foreach (v, i, item)
+            walk(item);
     } else if (json_is_object(v)) {
         if (json_object_get(v, "content_header_payload_b64") != NULL &&
             json_object_get(v, "properties") != NULL) {
             check_record(v);
             return;
         }
-        json_object_foreach((json_t *)v, key, item) walk(item);
+        json_object_foreach ((json_t *)v, key, item)
+            walk(item);
     }
 }
 

@@ -32,7 +32,10 @@ typedef struct {
 /* Heartbeats are off by default: rabbitmq-c answers them only inside its
  * own calls, and a task that runs longer than two intervals would get its
  * connection closed under it. TCP keepalive watches idle sockets instead. */
-#define CEL_BROKER_OPTS_INIT {0, 5000, 15000, NULL}
+#define CEL_BROKER_OPTS_INIT                                                   \
+    {                                                                          \
+        0, 5000, 15000, NULL                                                   \
+    }
 
 /* cel_broker_open connects to url (amqp://user:pass@host:port/vhost),
  * logs in and opens a channel. On success *out owns the connection; free
@@ -60,10 +63,12 @@ typedef struct {
 } cel_queue_opts_t;
 
 /* The flags kombu gives a Celery task queue: durable, no arguments. */
-#define CEL_TASK_QUEUE_OPTS {false, true, false, false, 0, 0, 0}
+#define CEL_TASK_QUEUE_OPTS                                                    \
+    {                                                                          \
+        false, true, false, false, 0, 0, 0                                     \
+    }
 
-CEL_NODISCARD int cel_broker_declare_exchange(cel_broker_t *b,
-                                              const char *name,
+CEL_NODISCARD int cel_broker_declare_exchange(cel_broker_t *b, const char *name,
                                               const char *type, bool durable,
                                               bool auto_delete,
                                               cel_error_t *err);
@@ -71,8 +76,8 @@ CEL_NODISCARD int cel_broker_declare_queue(cel_broker_t *b, const char *name,
                                            const cel_queue_opts_t *opts,
                                            cel_error_t *err);
 CEL_NODISCARD int cel_broker_bind(cel_broker_t *b, const char *queue,
-                                  const char *exchange,
-                                  const char *routing_key, cel_error_t *err);
+                                  const char *exchange, const char *routing_key,
+                                  cel_error_t *err);
 CEL_NODISCARD int cel_broker_delete_queue(cel_broker_t *b, const char *name,
                                           cel_error_t *err);
 

@@ -25,19 +25,39 @@
 
 #include <jansson.h>
 
-static inline json_t *cel__j_int(int64_t v) { return json_integer(v); }
-static inline json_t *cel__j_real(double v) { return json_real(v); }
-static inline json_t *cel__j_bool(bool v) { return v ? json_true() : json_false(); }
-static inline json_t *cel__j_str(const char *v) { return json_string(v); }
-static inline json_t *cel__j_json(const json_t *v) { return json_deep_copy(v); }
+static inline json_t *
+cel__j_int(int64_t v)
+{
+    return json_integer(v);
+}
+static inline json_t *
+cel__j_real(double v)
+{
+    return json_real(v);
+}
+static inline json_t *
+cel__j_bool(bool v)
+{
+    return v ? json_true() : json_false();
+}
+static inline json_t *
+cel__j_str(const char *v)
+{
+    return json_string(v);
+}
+static inline json_t *
+cel__j_json(const json_t *v)
+{
+    return json_deep_copy(v);
+}
 
 /* cel_json_of(x): a new JSON reference for a C value of a supported type. */
-#define cel_json_of(x)                                                       \
+#define cel_json_of(x)                                                         \
     _Generic((x), int64_t: cel__j_int, int: cel__j_int, double: cel__j_real, \
              bool: cel__j_bool, char *: cel__j_str, const char *: cel__j_str, \
              json_t *: cel__j_json, const json_t *: cel__j_json)(x)
 
-#define cel__arg_get(ctx, a, k, pos, name, ptr)                              \
+#define cel__arg_get(ctx, a, k, pos, name, ptr)                                \
     _Generic((ptr), int64_t *: cel_arg_int, double *: cel_arg_real,          \
              bool *: cel_arg_bool, const char **: cel_arg_str,               \
              const json_t **: cel_arg_json)(ctx, a, k, pos, name, ptr)
@@ -45,17 +65,17 @@ static inline json_t *cel__j_json(const json_t *v) { return json_deep_copy(v); }
 /* Producer stubs: name_delay(client, args...) sends the task and returns
  * its AsyncResult, or NULL (see cel_client_error). */
 #ifdef CEL_PRODUCER_H
-#define CEL__STUB(name, params, ...)                                         \
-    static inline cel_result_t *name##_delay params                          \
-    {                                                                        \
-        json_t *items_[] = {__VA_ARGS__};                                    \
-        return cel__send_built(client_, #name, items_,                       \
-                               sizeof(items_) / sizeof(*items_));            \
+#define CEL__STUB(name, params, ...)                                           \
+    static inline cel_result_t *name##_delay params                            \
+    {                                                                          \
+        json_t *items_[] = {__VA_ARGS__};                                      \
+        return cel__send_built(client_, #name, items_,                         \
+                               sizeof(items_) / sizeof(*items_));              \
     }
-#define CEL__STUB0(name)                                                     \
-    static inline cel_result_t *name##_delay(cel_client_t *client_)          \
-    {                                                                        \
-        return cel_send(client_, #name, NULL, NULL, NULL);                   \
+#define CEL__STUB0(name)                                                       \
+    static inline cel_result_t *name##_delay(cel_client_t *client_)            \
+    {                                                                          \
+        return cel_send(client_, #name, NULL, NULL, NULL);                     \
     }
 #else
 #define CEL__STUB(name, params, ...)
@@ -64,55 +84,55 @@ static inline json_t *cel__j_json(const json_t *v) { return json_deep_copy(v); }
 
 /* Worker side: name_task unpacks the JSON call and calls name_impl. */
 #ifdef CEL_TASK_H
-#define CEL__GET(pos, type, var)                                             \
-    type var;                                                                \
-    if (cel__arg_get(ctx_, a_, k_, pos, #var, &var) != 0)                    \
+#define CEL__GET(pos, type, var)                                               \
+    type var;                                                                  \
+    if (cel__arg_get(ctx_, a_, k_, pos, #var, &var) != 0)                      \
         return NULL;
-#define CEL__CHECK(n, ...)                                                   \
-    static const char *const names_[] = {__VA_ARGS__};                       \
-    if (cel_args_check(ctx_, a_, k_, n, names_) != 0)                        \
+#define CEL__CHECK(n, ...)                                                     \
+    static const char *const names_[] = {__VA_ARGS__};                         \
+    if (cel_args_check(ctx_, a_, k_, n, names_) != 0)                          \
         return NULL;
 /* CEL_TASK_IMPL(name, params...) starts the body of a declared task. */
-#define CEL_TASK_IMPL(name, ...)                                             \
+#define CEL_TASK_IMPL(name, ...)                                               \
     static json_t *name##_impl(cel_task_ctx_t *ctx, ##__VA_ARGS__)
-#define CEL__WORKER0(name)                                                   \
-    static json_t *name##_impl(cel_task_ctx_t *ctx_);                        \
-    __attribute__((unused)) static json_t *name##_task(                      \
-        cel_task_ctx_t *ctx_, const json_t *a_, const json_t *k_)            \
-    {                                                                        \
-        if (cel_args_check(ctx_, a_, k_, 0, NULL) != 0)                      \
-            return NULL;                                                     \
-        return name##_impl(ctx_);                                            \
+#define CEL__WORKER0(name)                                                     \
+    static json_t *name##_impl(cel_task_ctx_t *ctx_);                          \
+    __attribute__((unused)) static json_t *name##_task(                        \
+        cel_task_ctx_t *ctx_, const json_t *a_, const json_t *k_)              \
+    {                                                                          \
+        if (cel_args_check(ctx_, a_, k_, 0, NULL) != 0)                        \
+            return NULL;                                                       \
+        return name##_impl(ctx_);                                              \
     }
-#define CEL__WORKER1(name, T1, v1)                                           \
-    static json_t *name##_impl(cel_task_ctx_t *ctx_, T1 v1);                 \
-    __attribute__((unused)) static json_t *name##_task(                      \
-        cel_task_ctx_t *ctx_, const json_t *a_, const json_t *k_)            \
-    {                                                                        \
-        CEL__CHECK(1, #v1)                                                   \
-        CEL__GET(0, T1, v1)                                                  \
-        return name##_impl(ctx_, v1);                                        \
+#define CEL__WORKER1(name, T1, v1)                                             \
+    static json_t *name##_impl(cel_task_ctx_t *ctx_, T1 v1);                   \
+    __attribute__((unused)) static json_t *name##_task(                        \
+        cel_task_ctx_t *ctx_, const json_t *a_, const json_t *k_)              \
+    {                                                                          \
+        CEL__CHECK(1, #v1)                                                     \
+        CEL__GET(0, T1, v1)                                                    \
+        return name##_impl(ctx_, v1);                                          \
     }
-#define CEL__WORKER2(name, T1, v1, T2, v2)                                   \
-    static json_t *name##_impl(cel_task_ctx_t *ctx_, T1 v1, T2 v2);          \
-    __attribute__((unused)) static json_t *name##_task(                      \
-        cel_task_ctx_t *ctx_, const json_t *a_, const json_t *k_)            \
-    {                                                                        \
-        CEL__CHECK(2, #v1, #v2)                                              \
-        CEL__GET(0, T1, v1)                                                  \
-        CEL__GET(1, T2, v2)                                                  \
-        return name##_impl(ctx_, v1, v2);                                    \
+#define CEL__WORKER2(name, T1, v1, T2, v2)                                     \
+    static json_t *name##_impl(cel_task_ctx_t *ctx_, T1 v1, T2 v2);            \
+    __attribute__((unused)) static json_t *name##_task(                        \
+        cel_task_ctx_t *ctx_, const json_t *a_, const json_t *k_)              \
+    {                                                                          \
+        CEL__CHECK(2, #v1, #v2)                                                \
+        CEL__GET(0, T1, v1)                                                    \
+        CEL__GET(1, T2, v2)                                                    \
+        return name##_impl(ctx_, v1, v2);                                      \
     }
-#define CEL__WORKER3(name, T1, v1, T2, v2, T3, v3)                           \
-    static json_t *name##_impl(cel_task_ctx_t *ctx_, T1 v1, T2 v2, T3 v3);   \
-    __attribute__((unused)) static json_t *name##_task(                      \
-        cel_task_ctx_t *ctx_, const json_t *a_, const json_t *k_)            \
-    {                                                                        \
-        CEL__CHECK(3, #v1, #v2, #v3)                                         \
-        CEL__GET(0, T1, v1)                                                  \
-        CEL__GET(1, T2, v2)                                                  \
-        CEL__GET(2, T3, v3)                                                  \
-        return name##_impl(ctx_, v1, v2, v3);                                \
+#define CEL__WORKER3(name, T1, v1, T2, v2, T3, v3)                             \
+    static json_t *name##_impl(cel_task_ctx_t *ctx_, T1 v1, T2 v2, T3 v3);     \
+    __attribute__((unused)) static json_t *name##_task(                        \
+        cel_task_ctx_t *ctx_, const json_t *a_, const json_t *k_)              \
+    {                                                                          \
+        CEL__CHECK(3, #v1, #v2, #v3)                                           \
+        CEL__GET(0, T1, v1)                                                    \
+        CEL__GET(1, T2, v2)                                                    \
+        CEL__GET(2, T3, v3)                                                    \
+        return name##_impl(ctx_, v1, v2, v3);                                  \
     }
 #else
 #define CEL__WORKER0(name)
@@ -121,19 +141,19 @@ static inline json_t *cel__j_json(const json_t *v) { return json_deep_copy(v); }
 #define CEL__WORKER3(name, T1, v1, T2, v2, T3, v3)
 #endif
 
-#define CEL_TASK0(name)                                                      \
-    CEL__STUB0(name)                                                         \
+#define CEL_TASK0(name)                                                        \
+    CEL__STUB0(name)                                                           \
     CEL__WORKER0(name)
-#define CEL_TASK1(name, T1, v1)                                              \
-    CEL__STUB(name, (cel_client_t * client_, T1 v1), cel_json_of(v1))        \
+#define CEL_TASK1(name, T1, v1)                                                \
+    CEL__STUB(name, (cel_client_t * client_, T1 v1), cel_json_of(v1))          \
     CEL__WORKER1(name, T1, v1)
-#define CEL_TASK2(name, T1, v1, T2, v2)                                      \
-    CEL__STUB(name, (cel_client_t * client_, T1 v1, T2 v2), cel_json_of(v1), \
-              cel_json_of(v2))                                               \
+#define CEL_TASK2(name, T1, v1, T2, v2)                                        \
+    CEL__STUB(name, (cel_client_t * client_, T1 v1, T2 v2), cel_json_of(v1),   \
+              cel_json_of(v2))                                                 \
     CEL__WORKER2(name, T1, v1, T2, v2)
-#define CEL_TASK3(name, T1, v1, T2, v2, T3, v3)                              \
-    CEL__STUB(name, (cel_client_t * client_, T1 v1, T2 v2, T3 v3),           \
-              cel_json_of(v1), cel_json_of(v2), cel_json_of(v3))             \
+#define CEL_TASK3(name, T1, v1, T2, v2, T3, v3)                                \
+    CEL__STUB(name, (cel_client_t * client_, T1 v1, T2 v2, T3 v3),             \
+              cel_json_of(v1), cel_json_of(v2), cel_json_of(v3))               \
     CEL__WORKER3(name, T1, v1, T2, v2, T3, v3)
 
 #endif

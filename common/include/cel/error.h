@@ -12,24 +12,24 @@
 extern "C" {
 #endif
 
-#define CEL_NODISCARD __attribute__((warn_unused_result))
+#define CEL_NODISCARD         __attribute__((warn_unused_result))
 #define CEL_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
 /* XX(name, value, message) */
-#define CEL_ERRNO_MAP(XX)                                                    \
-    XX(ENOMEM, -1, "out of memory")                                          \
-    XX(EINVAL, -2, "invalid argument")                                       \
-    XX(EBROKER, -3, "broker error")                                          \
-    XX(ECONN, -4, "cannot connect to the broker")                            \
-    XX(ECLOSED, -5, "connection or channel closed")                          \
-    XX(ETIMEDOUT, -6, "timed out")                                           \
-    XX(EPROTO, -7, "malformed message")                                      \
-    XX(ENOTASK, -8, "task not registered")                                   \
-    XX(EARGS, -9, "wrong task arguments")                                    \
-    XX(ETASK, -10, "the task failed")                                        \
-    XX(EURL, -11, "malformed broker URL")                                    \
-    XX(ESYS, -12, "system call failed")                                      \
-    XX(ETOOBIG, -13, "message too large")                                    \
+#define CEL_ERRNO_MAP(XX)                                                      \
+    XX(ENOMEM, -1, "out of memory")                                            \
+    XX(EINVAL, -2, "invalid argument")                                         \
+    XX(EBROKER, -3, "broker error")                                            \
+    XX(ECONN, -4, "cannot connect to the broker")                              \
+    XX(ECLOSED, -5, "connection or channel closed")                            \
+    XX(ETIMEDOUT, -6, "timed out")                                             \
+    XX(EPROTO, -7, "malformed message")                                        \
+    XX(ENOTASK, -8, "task not registered")                                     \
+    XX(EARGS, -9, "wrong task arguments")                                      \
+    XX(ETASK, -10, "the task failed")                                          \
+    XX(EURL, -11, "malformed broker URL")                                      \
+    XX(ESYS, -12, "system call failed")                                        \
+    XX(ETOOBIG, -13, "message too large")                                      \
     XX(ENOTREADY, -14, "result not ready")
 
 typedef enum {
@@ -46,7 +46,13 @@ typedef struct {
     char text[160];
 } cel_error_t;
 
-#define CEL_ERROR_INIT {0, {0}}
+#define CEL_ERROR_INIT                                                         \
+    {                                                                          \
+        0,                                                                     \
+        {                                                                      \
+            0                                                                  \
+        }                                                                      \
+    }
 
 /* cel_strerror returns a static description of code ("unknown error" for
  * codes outside the table). */

@@ -23,11 +23,11 @@ extern int cel_log_threshold;
 
 /* CEL_LOG logs fmt at level if the level is enabled; the arguments are not
  * evaluated otherwise. Debug lines carry file:line. */
-#define CEL_LOG(level, ...)                                                  \
-    do {                                                                     \
-        if ((level) <= cel_log_threshold) {                                  \
-            cel_log_write((level), __FILE__, __LINE__, __VA_ARGS__);         \
-        }                                                                    \
+#define CEL_LOG(level, ...)                                                    \
+    do {                                                                       \
+        if ((level) <= cel_log_threshold) {                                    \
+            cel_log_write((level), __FILE__, __LINE__, __VA_ARGS__);           \
+        }                                                                      \
     } while (0)
 
 /* cel_log_set_level sets the threshold. */
@@ -42,8 +42,8 @@ int cel_log_parse_level(const char *name);
 void cel_log_set_role(const char *role);
 
 /* cel_log_write formats and writes one line; use CEL_LOG instead. */
-void cel_log_write(int level, const char *file, int line, const char *fmt,
-                   ...) CEL_PRINTF(4, 5);
+void cel_log_write(int level, const char *file, int line, const char *fmt, ...)
+    CEL_PRINTF(4, 5);
 
 /* cel_log_errno logs fmt followed by ": strerror(errnum)". */
 void cel_log_errno(int level, int errnum, const char *fmt, ...)

@@ -85,7 +85,10 @@ typedef struct {
     bool ignore_result;
 } cel_task_spec_t;
 
-#define CEL_TASK_SPEC_INIT {0}
+#define CEL_TASK_SPEC_INIT                                                     \
+    {                                                                          \
+        0                                                                      \
+    }
 
 /* cel_task_encode builds the v2 message for spec into env (which it
  * initialises; release it with cel_envelope_clear). The task id is written

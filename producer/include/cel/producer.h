@@ -36,12 +36,15 @@ typedef struct cel_client cel_client_t;
 typedef struct cel_result cel_result_t;
 
 typedef struct {
-    const char *broker_url; /* NULL: $CELERIAC_BROKER_URL, else localhost */
-    const char *queue;      /* default task queue; NULL: "celery" */
+    const char *broker_url;    /* NULL: $CELERIAC_BROKER_URL, else localhost */
+    const char *queue;         /* default task queue; NULL: "celery" */
     int64_t result_expires_ms; /* reply queue x-expires; 0: one day */
 } cel_client_opts_t;
 
-#define CEL_CLIENT_OPTS_INIT {NULL, NULL, 0}
+#define CEL_CLIENT_OPTS_INIT                                                   \
+    {                                                                          \
+        NULL, NULL, 0                                                          \
+    }
 
 /* cel_client_open connects and declares the client's reply queue. Returns
  * 0 with *out set (free with cel_client_close), or CEL_EURL, CEL_ECONN,
@@ -69,7 +72,10 @@ typedef struct {
     bool ignore_result;
 } cel_send_opts_t;
 
-#define CEL_SEND_OPTS_INIT {0}
+#define CEL_SEND_OPTS_INIT                                                     \
+    {                                                                          \
+        0                                                                      \
+    }
 
 /* cel_send sends task name with args (a JSON array, NULL for none) and
  * kwargs (an object, NULL for none); both are borrowed. Returns a new
@@ -80,8 +86,8 @@ cel_result_t *cel_send(cel_client_t *c, const char *name, const json_t *args,
 
 /* Used by the typed stubs of <cel/declare.h>: sends name with the n items
  * as positional arguments, taking ownership of them. */
-cel_result_t *cel__send_built(cel_client_t *c, const char *name,
-                              json_t **items, size_t n);
+cel_result_t *cel__send_built(cel_client_t *c, const char *name, json_t **items,
+                              size_t n);
 
 /* The AsyncResult. ready/state/successful/failed look at replies that have
  * already arrived without blocking. */

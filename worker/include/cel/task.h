@@ -87,17 +87,14 @@ int cel_args_check(cel_task_ctx_t *ctx, const json_t *args,
  * (borrowed). A wrong type fails the task with TypeError. Returns 0 or -1. */
 int cel_arg_int(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
                 size_t pos, const char *name, int64_t *out);
-int cel_arg_real(cel_task_ctx_t *ctx, const json_t *args,
-                 const json_t *kwargs, size_t pos, const char *name,
-                 double *out);
+int cel_arg_real(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+                 size_t pos, const char *name, double *out);
 int cel_arg_str(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
                 size_t pos, const char *name, const char **out);
-int cel_arg_bool(cel_task_ctx_t *ctx, const json_t *args,
-                 const json_t *kwargs, size_t pos, const char *name,
-                 bool *out);
-int cel_arg_json(cel_task_ctx_t *ctx, const json_t *args,
-                 const json_t *kwargs, size_t pos, const char *name,
-                 const json_t **out);
+int cel_arg_bool(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+                 size_t pos, const char *name, bool *out);
+int cel_arg_json(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+                 size_t pos, const char *name, const json_t **out);
 
 #ifdef __cplusplus
 }
