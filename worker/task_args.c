@@ -119,79 +119,73 @@ wrong_type(cel_task_ctx_t *ctx, const char *name, const char *want,
     return -1;
 }
 
-int
-cel_arg_int(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
-            size_t pos, const char *name, int64_t *out)
+/* The argument at pos/name if it has the JSON type `type` (any type when
+ * type is -1), else NULL with TypeError set. */
+static const json_t *
+typed(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs, size_t pos,
+      const char *name, int type, const char *want)
 {
     const json_t *v = lookup(ctx, args, kwargs, pos, name);
 
     if (v == NULL) {
-        return -1;
+        return NULL;
     }
-    if (!json_is_integer(v)) {
-        return wrong_type(ctx, name, "int", v);
+    bool ok = type < 0 || json_typeof(v) == (json_type)type ||
+              (type == JSON_REAL && json_is_integer(v)) ||
+              (type == JSON_TRUE && json_is_false(v));
+    if (!ok) {
+        wrong_type(ctx, name, want, v);
+        return NULL;
     }
-    *out = (int64_t)json_integer_value(v);
-    return 0;
+    return v;
+}
+
+int
+cel_arg_int(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+            size_t pos, const char *name, int64_t *out)
+{
+    const json_t *v = typed(ctx, args, kwargs, pos, name, JSON_INTEGER, "int");
+
+    *out = v ? (int64_t)json_integer_value(v) : 0;
+    return v ? 0 : -1;
 }
 
 int
 cel_arg_real(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
              size_t pos, const char *name, double *out)
 {
-    const json_t *v = lookup(ctx, args, kwargs, pos, name);
+    /* Python would take an int where a float is wanted; so do we. */
+    const json_t *v =
+        typed(ctx, args, kwargs, pos, name, JSON_REAL, "a real number");
 
-    if (v == NULL) {
-        return -1;
-    }
-    if (!json_is_number(v)) {
-        return wrong_type(ctx, name, "a real number", v);
-    }
-    *out = json_number_value(v);
-    return 0;
+    *out = v ? json_number_value(v) : 0;
+    return v ? 0 : -1;
 }
 
 int
 cel_arg_str(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
             size_t pos, const char *name, const char **out)
 {
-    const json_t *v = lookup(ctx, args, kwargs, pos, name);
+    const json_t *v = typed(ctx, args, kwargs, pos, name, JSON_STRING, "str");
 
-    if (v == NULL) {
-        return -1;
-    }
-    if (!json_is_string(v)) {
-        return wrong_type(ctx, name, "str", v);
-    }
-    *out = json_string_value(v);
-    return 0;
+    *out = v ? json_string_value(v) : NULL;
+    return v ? 0 : -1;
 }
 
 int
 cel_arg_bool(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
              size_t pos, const char *name, bool *out)
 {
-    const json_t *v = lookup(ctx, args, kwargs, pos, name);
+    const json_t *v = typed(ctx, args, kwargs, pos, name, JSON_TRUE, "bool");
 
-    if (v == NULL) {
-        return -1;
-    }
-    if (!json_is_boolean(v)) {
-        return wrong_type(ctx, name, "bool", v);
-    }
-    *out = json_is_true(v);
-    return 0;
+    *out = v ? json_is_true(v) : false;
+    return v ? 0 : -1;
 }
 
 int
 cel_arg_json(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
              size_t pos, const char *name, const json_t **out)
 {
-    const json_t *v = lookup(ctx, args, kwargs, pos, name);
-
-    if (v == NULL) {
-        return -1;
-    }
-    *out = v;
-    return 0;
+    *out = typed(ctx, args, kwargs, pos, name, -1, "any");
+    return *out ? 0 : -1;
 }

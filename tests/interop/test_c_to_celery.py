@@ -10,11 +10,10 @@ import subprocess
 import sys
 import uuid
 
+from interop_util import Checks, broker_url
+
 build = sys.argv[1]
-url = (sys.argv[2] if len(sys.argv) > 2 else
-       os.environ.get('CELERIAC_BROKER_URL') or
-       'amqp://guest:guest@127.0.0.1:%s//'
-       % os.environ.get('CELERIAC_BROKER_PORT', '5672'))
+url = broker_url()
 here = os.path.dirname(os.path.abspath(__file__))
 queue = 'interop-c-' + str(uuid.uuid4())
 env = dict(os.environ, CELERIAC_BROKER_URL=url, CELERIAC_TEST_QUEUE=queue)
@@ -23,13 +22,7 @@ worker = subprocess.Popen(
      '-P', 'prefork', '-Q', queue, '--without-gossip', '--without-mingle',
      '--without-heartbeat', '-l', 'warning'], cwd=here, env=env)
 celeriac = os.path.join(build, 'bin', 'celeriac')
-failures = 0
-
-
-def check(what, cond):
-    global failures
-    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
-    failures += 0 if cond else 1
+check = Checks()
 
 
 def call(*args):
@@ -60,5 +53,4 @@ finally:
     worker.terminate()
     worker.wait(timeout=60)
 
-print('%d failed' % failures)
-sys.exit(1 if failures else 0)
+check.finish()

@@ -8,26 +8,19 @@ import subprocess
 import sys
 import uuid
 
+from interop_util import Checks, broker_url
+
 from celery import Celery
 from celery.exceptions import NotRegistered, TimeoutError
 
 build = sys.argv[1]
-url = (sys.argv[2] if len(sys.argv) > 2 else
-       os.environ.get('CELERIAC_BROKER_URL') or
-       'amqp://guest:guest@127.0.0.1:%s//'
-       % os.environ.get('CELERIAC_BROKER_PORT', '5672'))
+url = broker_url()
 queue = 'interop-py-' + str(uuid.uuid4())
 worker = subprocess.Popen([os.path.join(build, 'bin', 'workerd'),
                            '-A', os.path.join(build, 'lib',
                                               'libexample_tasks.so'),
                            '-c', '2', '-Q', queue, '-b', url])
-failures = 0
-
-
-def check(what, cond):
-    global failures
-    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
-    failures += 0 if cond else 1
+check = Checks()
 
 
 try:
@@ -84,5 +77,4 @@ finally:
     code = worker.wait(timeout=30)
     check("workerd exits 0 after SIGTERM", code == 0)
 
-print('%d failed' % failures)
-sys.exit(1 if failures else 0)
+check.finish()

@@ -8,6 +8,7 @@
 #include <cel/message.h>
 
 #include "check.h"
+#include "support/vectors.h"
 
 static int checked;
 
@@ -171,51 +172,27 @@ check_result(const json_t *rec, cel_envelope_t *env)
 }
 
 static void
-walk(const json_t *v)
+check_record(const json_t *v)
 {
-    const char *key;
-    json_t *item;
-    size_t i;
+    cel_envelope_t env;
 
-    if (json_is_array(v)) {
-        json_array_foreach (v, i, item)
-            walk(item);
-        return;
+    envelope_from_record(v, &env);
+    if (json_object_get(env.headers, "task") != NULL) {
+        check_task(v, &env);
+        checked++;
+    } else if (json_object_get(json_object_get(v, "body_json"), "status") !=
+               NULL) {
+        check_result(v, &env);
+        checked++;
     }
-    if (!json_is_object(v)) {
-        return;
-    }
-    const json_t *props = json_object_get(v, "properties");
-    const json_t *body = json_object_get(v, "body_json");
-    if (props != NULL && json_object_get(v, "body_utf8") != NULL) {
-        cel_envelope_t env;
-        envelope_from_record(v, &env);
-        if (json_object_get(env.headers, "task") != NULL) {
-            check_task(v, &env);
-            checked++;
-        } else if (json_object_get(body, "status") != NULL) {
-            check_result(v, &env);
-            checked++;
-        }
-        cel_envelope_clear(&env);
-        return;
-    }
-    json_object_foreach ((json_t *)v, key, item)
-        walk(item);
+    cel_envelope_clear(&env);
 }
 
 int
 main(int argc, char **argv)
 {
-    json_error_t jerr;
-
     CHECK(argc == 2);
-    json_t *doc = json_load_file(argv[1], 0, &jerr);
-    if (doc == NULL) {
-        CHECK_FAIL_("%s: %s", argv[1], jerr.text);
-    }
-    walk(doc);
-    json_decref(doc);
+    test_vectors_walk(argv[1], "body_utf8", check_record);
     printf("%d messages checked in %s\n", checked, argv[1]);
     CHECK(checked > 0);
     return 0;

@@ -9,6 +9,7 @@
 #include <amqp_framing.h>
 
 #include "check.h"
+#include "support/vectors.h"
 
 static int checked;
 
@@ -136,37 +137,11 @@ check_record(const json_t *rec)
     checked++;
 }
 
-static void
-walk(const json_t *v)
-{
-    const char *key;
-    json_t *item;
-    size_t i;
-
-    if (json_is_array(v)) {
-        json_array_foreach (v, i, item)
-            walk(item);
-    } else if (json_is_object(v)) {
-        if (json_object_get(v, "content_header_payload_b64") != NULL &&
-            json_object_get(v, "properties") != NULL) {
-            check_record(v);
-            return;
-        }
-        json_object_foreach ((json_t *)v, key, item)
-            walk(item);
-    }
-}
-
 int
 main(int argc, char **argv)
 {
-    json_error_t jerr;
-
     CHECK(argc == 2);
-    json_t *doc = json_load_file(argv[1], 0, &jerr);
-    CHECK(doc != NULL);
-    walk(doc);
-    json_decref(doc);
+    test_vectors_walk(argv[1], "content_header_payload_b64", check_record);
     printf("%d content headers checked in %s\n", checked, argv[1]);
     CHECK(checked > 0);
     return 0;

@@ -1,0 +1,27 @@
+"""What the interop tests share: the broker URL and a check() that counts
+failures instead of stopping at the first."""
+import os
+import sys
+
+
+def broker_url():
+    """The URL from argv[2], else CELERIAC_BROKER_URL, else the private
+    node on CELERIAC_BROKER_PORT."""
+    if len(sys.argv) > 2:
+        return sys.argv[2]
+    return (os.environ.get('CELERIAC_BROKER_URL') or
+            'amqp://guest:guest@127.0.0.1:%s//'
+            % os.environ.get('CELERIAC_BROKER_PORT', '5672'))
+
+
+class Checks:
+    def __init__(self):
+        self.failures = 0
+
+    def __call__(self, what, cond):
+        print(('ok   ' if cond else 'FAIL ') + what, flush=True)
+        self.failures += 0 if cond else 1
+
+    def finish(self):
+        print('%d failed' % self.failures)
+        sys.exit(1 if self.failures else 0)
