@@ -48,8 +48,9 @@ cel_client_open(const cel_client_opts_t *opts, cel_client_t **out,
         free(c);
         return cel_error_set(err, CEL_ENOMEM, "out of memory");
     }
+    const char *queue = o->queue ? o->queue : getenv("CELERIAC_QUEUE");
     snprintf(c->default_queue, sizeof(c->default_queue), "%s",
-             o->queue ? o->queue : "celery");
+             queue && queue[0] ? queue : "celery");
     bo.name = "celeriac producer";
     int r = cel_broker_open(url, &bo, &c->broker, err);
     if (r == 0) {

@@ -69,24 +69,31 @@ cel_result_wait(cel_result_t *r, int64_t timeout_ms, cel_error_t *err)
 {
     int64_t deadline = cel_clock_now_ms() + timeout_ms;
 
-    while (!cel_state_ready(r->state)) {
+    /* Always look at least once, so a zero timeout polls. */
+    for (;;) {
+        if (cel_state_ready(r->state)) {
+            return 0;
+        }
         if (r->client == NULL) {
             return cel_error_set(err, CEL_ECLOSED,
-                                 "the client of task %s was closed", r->id);
+                                 "no result will come for task %s (its "
+                                 "client was closed, or it was sent with "
+                                 "ignore_result)",
+                                 r->id);
         }
         int64_t left = timeout_ms < 0 ? 1000 : deadline - cel_clock_now_ms();
-        if (left <= 0) {
+        left = left < 0 ? 0 : left > 1000 ? 1000 : left;
+        int rc = cel__client_drain(r->client, (int)left, err);
+        if (rc != 0 && rc != CEL_ETIMEDOUT) {
+            return rc;
+        }
+        if (!cel_state_ready(r->state) && timeout_ms >= 0 &&
+            cel_clock_now_ms() >= deadline) {
             return cel_error_set(err, CEL_ETIMEDOUT,
                                  "no result for task %s after %lld ms", r->id,
                                  (long long)timeout_ms);
         }
-        int rc =
-            cel__client_drain(r->client, (int)(left > 1000 ? 1000 : left), err);
-        if (rc != 0 && rc != CEL_ETIMEDOUT) {
-            return rc;
-        }
     }
-    return 0;
 }
 
 int

@@ -47,5 +47,17 @@ expect 1 - 'cannot connect' call add '[1, 2]' -b 'amqp://guest:s3cret@127.0.0.1:
 out="$("$build/bin/celeriac" call add '[1, 2]' -b 'amqp://guest:s3cret@127.0.0.1:1//' 2>&1)"
 if [[ "$out" == *s3cret* ]]; then echo "FAIL password printed: $out"; failed=$((failed + 1)); fi
 
+# workerd's own command line.
+"$build/bin/workerd" --help | grep -q -- "--concurrency" && echo "ok   workerd --help" ||
+    { echo "FAIL workerd --help"; failed=$((failed + 1)); }
+"$build/bin/workerd" --version | grep -q "workerd (celeriac)" && echo "ok   workerd --version" ||
+    { echo "FAIL workerd --version"; failed=$((failed + 1)); }
+"$build/bin/workerd" -c 2 >/dev/null 2>&1
+[[ $? == 2 ]] && echo "ok   workerd without -A exits 2" ||
+    { echo "FAIL workerd without -A"; failed=$((failed + 1)); }
+"$build/bin/workerd" -A /nonexistent.so -b "$url" >/dev/null 2>&1
+[[ $? == 1 ]] && echo "ok   workerd with a missing module exits 1" ||
+    { echo "FAIL workerd with a missing module"; failed=$((failed + 1)); }
+
 echo "$failed failed"
 [[ $failed == 0 ]]
