@@ -58,6 +58,7 @@ spawn(cel_master_t *m, int i)
     pid_t pid = fork();
     if (pid < 0) {
         cel_log_errno(CEL_LOG_ERROR, errno, "fork child-%d", i + 1);
+        m->slots[i].respawn = 1; /* try again later */
         m->slots[i].respawn_at_ms = cel_clock_now_ms() + RESPAWN_DELAY_MS;
         return;
     }
