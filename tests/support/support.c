@@ -72,10 +72,15 @@ test_workerd_start(const char *queue, int concurrency, const char *log_path,
     }
     argv[n] = NULL;
     fflush(NULL);
+    pid_t test = getpid();
     pid_t pid = fork();
     if (pid == 0) {
-        /* If the test dies (a failed CHECK aborts), workerd goes too. */
+        /* If the test dies (a failed CHECK aborts), workerd goes too; and
+         * if it died before the death signal was set, go now. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != test) {
+            _exit(127);
+        }
         if (log_path != NULL) {
             int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
             if (fd >= 0) {
