@@ -61,13 +61,12 @@ settle(cel_child_t *c, const cel_delivery_t *d, bool ack)
     return r;
 }
 
-/* A message we will never run: say why, answer the caller, drop it. */
+/* A message we will never run: answer the caller with exception type
+ * (module) and why, then drop it without requeue. The caller logs. */
 static int
 refuse(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
        const char *type, const char *module, const char *why)
 {
-    CEL_LOG(CEL_LOG_ERROR, "rejected task message %s[%s]: %s",
-            m->task ? m->task : "?", m->id ? m->id : "?", why);
     int r = publish_exc(c, m, type, module, why, NULL);
     int s = settle(c, d, false);
     return r != 0 ? r : s;
@@ -123,30 +122,25 @@ run_task(cel_child_t *c, const cel_task_msg_t *m, cel_task_fn fn)
 static int
 dispatch(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m)
 {
-    char reason[160], why[300];
+    char reason[160];
 
     if (d->redelivered &&
         cel__board_was_lost(c->board, c->slot, m->id, reason, sizeof(reason))) {
-        snprintf(why, sizeof(why), "%s", reason);
         CEL_LOG(CEL_LOG_ERROR,
                 "Task %s[%s] killed its child before: %s; not "
                 "running it again",
                 m->task, m->id, reason);
-        int r = publish_exc(c, m, "WorkerLostError", "billiard.exceptions", why,
-                            NULL);
+        int r = publish_exc(c, m, "WorkerLostError", "billiard.exceptions",
+                            reason, NULL);
         return r != 0 ? r : settle(c, d, true);
     }
     cel_task_fn fn = cel__registry_find(c->reg, m->task);
     if (fn == NULL) {
-        snprintf(why, sizeof(why), "%s", m->task);
         CEL_LOG(CEL_LOG_ERROR,
                 "Received unregistered task of type '%s'. The "
                 "message has been ignored and discarded.",
                 m->task);
-        int r =
-            publish_exc(c, m, "NotRegistered", "celery.exceptions", why, NULL);
-        int s = settle(c, d, false);
-        return r != 0 ? r : s;
+        return refuse(c, d, m, "NotRegistered", "celery.exceptions", m->task);
     }
     int r = run_task(c, m, fn);
     cel__board_end(c->board, c->slot);
@@ -165,6 +159,8 @@ cel__execute(cel_child_t *c, cel_delivery_t *d)
 
     if (cel_task_decode(&d->env, c->cfg->max_message_bytes, &m, &err) != 0) {
         bool big = err.code == CEL_ETOOBIG;
+        CEL_LOG(CEL_LOG_ERROR, "rejected task message %s[%s]: %s",
+                m.task ? m.task : "?", m.id ? m.id : "?", err.text);
         r = refuse(c, d, &m, big ? "ContentDisallowed" : "InvalidTaskError",
                    big ? "kombu.exceptions" : "celery.exceptions", err.text);
     } else {

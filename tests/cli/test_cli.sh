@@ -4,11 +4,8 @@
 # Usage: test_cli.sh BUILD_DIR
 set -u
 build="$1"
-url="${CELERIAC_BROKER_URL:-amqp://guest:guest@127.0.0.1:${CELERIAC_BROKER_PORT:-5672}//}"
-queue="test-cli-$(cat /proc/sys/kernel/random/uuid)"
-"$build/bin/workerd" -A "$build/lib/libexample_tasks.so" -c 2 -Q "$queue" -b "$url" &
-worker=$!
-trap 'kill -TERM $worker 2>/dev/null; wait $worker' EXIT
+. "$(dirname "$0")/worker.sh"
+start_worker test-cli 2
 failed=0
 
 expect() { # expect CODE STDOUT_OR_- STDERR_SUBSTRING_OR_- ARGS...

@@ -4,11 +4,8 @@
 # Usage: test_demo.sh BUILD_DIR
 set -u
 build="$1"
-url="${CELERIAC_BROKER_URL:-amqp://guest:guest@127.0.0.1:${CELERIAC_BROKER_PORT:-5672}//}"
-queue="test-demo-$(cat /proc/sys/kernel/random/uuid)"
-"$build/bin/workerd" -A "$build/lib/libexample_tasks.so" -c 4 -Q "$queue" -b "$url" &
-worker=$!
-trap 'kill -TERM $worker 2>/dev/null; wait $worker' EXIT
+. "$(dirname "$0")/worker.sh"
+start_worker test-demo 4
 
 # CELERIAC_QUEUE sets the client's default queue.
 out="$(CELERIAC_BROKER_URL="$url" CELERIAC_QUEUE="$queue" timeout 60 "$build/bin/demo" 30)"
