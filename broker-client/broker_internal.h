@@ -10,8 +10,12 @@
 struct cel_broker {
     amqp_connection_state_t conn;
     amqp_channel_t channel;
-    bool closed;      /* the connection is gone; every call fails */
-    amqp_pool_t pool; /* scratch for header tables, recycled per call */
+    bool closed;        /* the connection is gone; every call fails */
+    amqp_pool_t pool;   /* scratch for header tables, recycled per call */
+    bool confirming;    /* publisher confirms are on */
+    uint64_t published; /* publishes since confirms went on */
+    uint64_t confirmed; /* highest delivery tag the broker confirmed */
+    uint64_t refused;   /* publishes the broker nacked, not yet reported */
 };
 
 /* cel__broker_check translates an RPC reply into 0 or a CEL_E* code, with

@@ -51,6 +51,11 @@ reopen_channel(cel_broker_t *b)
     if (amqp_get_rpc_reply(b->conn).reply_type != AMQP_RESPONSE_NORMAL) {
         b->closed = true;
     }
+    /* The new channel is not in confirm mode, and whatever the old one had
+     * not confirmed will never be: count it as refused. */
+    b->refused += b->published - b->confirmed;
+    b->confirming = false;
+    b->published = b->confirmed = 0;
 }
 
 int

@@ -9,6 +9,52 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include <cel/clock.h>
+
+/* Reads the frames that arrive within timeout_ms on a publish-only
+ * channel, counting confirms. Returns 0 after a frame, CEL_ETIMEDOUT when
+ * none came, or a connection error. */
+static int
+read_confirms(cel_broker_t *b, int timeout_ms, cel_error_t *err)
+{
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    amqp_frame_t f;
+    int got = 0;
+
+    amqp_maybe_release_buffers(b->conn);
+    for (;;) {
+        int status = amqp_simple_wait_frame_noblock(
+            b->conn, &f, got ? &(struct timeval){0} : &tv);
+        if (status == AMQP_STATUS_TIMEOUT) {
+            return got ? 0 : CEL_ETIMEDOUT;
+        }
+        if (status != AMQP_STATUS_OK) {
+            return cel__broker_status(b, status, "publisher confirms", err);
+        }
+        got++;
+        if (f.frame_type != AMQP_FRAME_METHOD) {
+            continue;
+        }
+        amqp_method_t *m = &f.payload.method;
+        if (m->id == AMQP_BASIC_ACK_METHOD) {
+            amqp_basic_ack_t *a = m->decoded;
+            b->confirmed =
+                a->delivery_tag > b->confirmed ? a->delivery_tag : b->confirmed;
+        } else if (m->id == AMQP_BASIC_NACK_METHOD) {
+            amqp_basic_nack_t *n = m->decoded;
+            uint64_t upto =
+                n->delivery_tag > b->confirmed ? n->delivery_tag : b->confirmed;
+            b->refused += n->multiple ? upto - b->confirmed : 1;
+            b->confirmed = upto;
+        } else if (m->id == AMQP_CHANNEL_CLOSE_METHOD ||
+                   m->id == AMQP_CONNECTION_CLOSE_METHOD) {
+            amqp_rpc_reply_t r = {.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION,
+                                  .reply = *m};
+            return cel__broker_check(b, r, "publish", err);
+        }
+    }
+}
+
 int
 cel_broker_publish(cel_broker_t *b, const char *exchange,
                    const char *routing_key, const cel_envelope_t *env,
@@ -30,6 +76,57 @@ cel_broker_publish(cel_broker_t *b, const char *exchange,
         r = cel__broker_status(b, status, "basic.publish", err);
     }
     recycle_amqp_pool(&b->pool);
+    if (r == 0 && b->confirming) {
+        b->published++;
+        /* Read the confirms that have come, so they never pile up. */
+        r = read_confirms(b, 0, err);
+        r = r == CEL_ETIMEDOUT ? 0 : r;
+    }
+    return r;
+}
+
+int
+cel_broker_confirm_select(cel_broker_t *b, cel_error_t *err)
+{
+    if (b->confirming) {
+        return 0;
+    }
+    if (b->closed) {
+        return cel_error_set(err, CEL_ECLOSED,
+                             "confirm.select: connection closed");
+    }
+    amqp_confirm_select(b->conn, b->channel);
+    int r = cel__broker_check(b, amqp_get_rpc_reply(b->conn), "confirm.select",
+                              err);
+    if (r == 0) {
+        b->confirming = true;
+        b->published = b->confirmed = 0;
+    }
+    return r;
+}
+
+int
+cel_broker_wait_confirms(cel_broker_t *b, int timeout_ms, cel_error_t *err)
+{
+    int64_t deadline = cel_clock_now_ms() + timeout_ms;
+    int r = 0;
+
+    while (r == 0 && b->confirmed < b->published && b->refused == 0) {
+        int64_t left = deadline - cel_clock_now_ms();
+        r = left > 0 ? read_confirms(b, (int)left, err)
+                     : cel_error_set(
+                           err, CEL_ETIMEDOUT,
+                           "the broker did not confirm %llu "
+                           "message(s) within %d ms",
+                           (unsigned long long)(b->published - b->confirmed),
+                           timeout_ms);
+    }
+    if (r == 0 && b->refused > 0) {
+        r = cel_error_set(err, CEL_EBROKER,
+                          "the broker refused %llu message(s) (basic.nack)",
+                          (unsigned long long)b->refused);
+        b->refused = 0;
+    }
     return r;
 }
 

@@ -174,7 +174,7 @@ static int
 run_call(call_t *call)
 {
     cel_client_opts_t co = CEL_CLIENT_OPTS_INIT;
-    cel_send_opts_t so = CEL_SEND_OPTS_INIT;
+    cel_opts_t so = CEL_OPTS_INIT;
     cel_client_t *c;
     cel_error_t err = CEL_ERROR_INIT;
     const json_t *value;
@@ -185,7 +185,8 @@ run_call(call_t *call)
         fprintf(stderr, "celeriac: %s\n", err.text);
         return EXIT_FAILED;
     }
-    cel_result_t *r = cel_send(c, call->task, call->args, call->kwargs, &so);
+    cel_result_t *r =
+        cel_apply_async(c, call->task, call->args, call->kwargs, &so);
     int code;
     if (r == NULL) {
         fprintf(stderr, "celeriac: %s\n", cel_client_error(c));

@@ -132,6 +132,31 @@ check_spec(const cel_task_spec_t *spec, const json_t *args,
     if (spec->priority < 0 || spec->priority > 255) {
         return cel_error_set(err, CEL_EINVAL, "priority must be 0..255");
     }
+    if (spec->headers != NULL && !json_is_object(spec->headers)) {
+        return cel_error_set(err, CEL_EINVAL, "headers must be an object");
+    }
+    return 0;
+}
+
+/* Custom headers go after the protocol's, as Celery's apply_async(headers=)
+ * puts them; replacing a protocol header would change what the task is. */
+static int
+add_headers(json_t *headers, const json_t *extra, cel_error_t *err)
+{
+    const char *key;
+    json_t *value;
+
+    json_object_foreach ((json_t *)extra, key, value) {
+        if (json_object_get(headers, key) != NULL) {
+            return cel_error_set(err, CEL_EINVAL,
+                                 "header '%s' belongs to the protocol and "
+                                 "cannot be set",
+                                 key);
+        }
+        if (json_object_set(headers, key, value) != 0) {
+            return cel_error_set(err, CEL_ENOMEM, "out of memory");
+        }
+    }
     return 0;
 }
 
@@ -161,6 +186,13 @@ cel_task_encode(const cel_task_spec_t *spec, cel_envelope_t *env, char *id_out,
         cel_envelope_clear(env);
         cel_error_set(err, r, "cannot encode task %s", spec->name);
         goto out;
+    }
+    if (spec->headers != NULL) {
+        r = add_headers(env->headers, spec->headers, err);
+        if (r != 0) {
+            cel_envelope_clear(env);
+            goto out;
+        }
     }
     set_properties(spec, id, env);
     if (id_out != NULL) {

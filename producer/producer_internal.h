@@ -1,5 +1,12 @@
-/* producer_internal.h: the client, its results, and the table that maps
- * task ids to the results still waiting for a reply. */
+/* producer_internal.h: the client, its results and groups.
+ *
+ * A client has two connections: tx publishes tasks (under send_lock) and
+ * rx consumes the reply queue. Everything else, the pending table, every
+ * result's state and the callback queue, sits under the one client lock.
+ * Replies are read by one thread at a time (the reader) without the lock
+ * held; other waiters sleep on the condition variable until the reader
+ * has settled a batch. The client is reference counted by its handle and
+ * its live results and groups, so a result can outlive cel_client_close. */
 #ifndef CEL_PRODUCER_INTERNAL_H
 #define CEL_PRODUCER_INTERNAL_H
 
@@ -7,13 +14,39 @@
 #include <cel/id.h>
 #include <cel/producer.h>
 
+#include <pthread.h>
+
+/* result flags */
+#define R_USER    0x01 /* the program holds it (not yet freed) */
+#define R_TRACKED 0x02 /* in the pending table, waiting for its reply */
+#define R_QUEUED  0x04 /* ready, its callback not yet run */
+
+typedef struct {
+    cel_callback_fn *ok, *fail;
+    void *arg;
+} cel_hooks_t;
+
+typedef struct {
+    char *message;
+    char *traceback; /* NULL when the worker sent none */
+} cel_failure_t;
+
 struct cel_result {
-    cel_client_t *client; /* NULL once ready, or after the client closed */
-    char id[CEL_ID_SIZE];
-    cel_state_t state;
-    json_t *value;     /* the result, or the exception object */
-    char *exc_message; /* malloc'd, for FAILURE and REVOKED */
-    char *traceback;   /* malloc'd or NULL */
+    cel_client_t *client; /* set for the result's whole life */
+    json_t *value;        /* the value, or the exception object */
+    cel_failure_t *fail;  /* FAILURE and REVOKED only */
+    cel_hooks_t *hooks;   /* callbacks not yet run; NULL when none */
+    cel_group_t *group;   /* the group holding it, or NULL */
+    cel_result_t *next;   /* in the callback queue or a group's done list */
+    uint8_t state;        /* cel_state_t */
+    uint8_t flags;
+    char id[]; /* the task id */
+};
+
+struct cel_group {
+    cel_client_t *client;
+    cel_result_t *head, *tail; /* ready, not yet handed back */
+    size_t held;               /* results the group holds */
 };
 
 /* Open addressing with linear probing over result pointers, keyed by id. */
@@ -32,22 +65,67 @@ void cel__pending_remove(cel_pending_t *p, const cel_result_t *r);
 #define CEL_MAX_DECLARED 16
 
 struct cel_client {
-    cel_broker_t *broker;
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* a batch was settled, or a callback has run */
+    size_t refs;         /* the handle, live results and groups */
+    bool closed;         /* cel_client_close was called */
+    bool reading;        /* a thread is reading replies */
+    bool firing;         /* a thread is running callbacks */
+    int dead;            /* the rx connection's error, 0 while it works */
+    cel_error_t dead_err;
+    cel_broker_t *rx;
     char reply_queue[CEL_ID_SIZE];
+    cel_pending_t pending;
+    cel_result_t *fire_head, *fire_tail;
+
+    pthread_mutex_t send_lock; /* tx, declared, sends */
+    cel_broker_t *tx;
     char default_queue[CEL_SHORTSTR_SIZE];
     char *declared[CEL_MAX_DECLARED]; /* task queues declared already */
     int ndeclared;
-    cel_pending_t pending;
-    unsigned sends; /* for draining replies every so often while sending */
-    cel_error_t last;
+    unsigned sends; /* to read replies now and then while sending */
 };
 
-/* cel__client_drain reads replies for up to timeout_ms (0: only what has
- * arrived) and settles their results. Returns 0, CEL_ETIMEDOUT when
- * nothing came, or a broker error. */
-int cel__client_drain(cel_client_t *c, int timeout_ms, cel_error_t *err);
+/* cel__client_error is the calling thread's last error record. */
+cel_error_t *cel__client_error(void);
 
-/* cel__result_settle stores a reply in r. */
+/* Locking: cel__lock/cel__unlock wrap the client lock. cel__unref drops a
+ * reference with the lock held, unlocks, and frees the client when it was
+ * the last. */
+void cel__lock(cel_client_t *c);
+void cel__unlock(cel_client_t *c);
+void cel__unref_unlock(cel_client_t *c);
+
+/* cel__pump, with the lock held: reads replies for up to timeout_ms as the
+ * reader, or, when another thread is reading, waits up to timeout_ms for
+ * it to finish a batch. Runs the callbacks that became due. Returns 0,
+ * CEL_ETIMEDOUT, or the dead connection's error (in err). */
+int cel__pump(cel_client_t *c, int timeout_ms, cel_error_t *err);
+
+/* cel__wait_for, with the lock held: pumps until done(c, arg) is true or
+ * timeout_ms passes (-1: no limit). Returns 0, CEL_ETIMEDOUT (with what in
+ * the message), CEL_ECLOSED or the connection's error. */
+int cel__wait_for(cel_client_t *c, bool (*done)(cel_client_t *, void *),
+                  void *arg, int64_t timeout_ms, const char *what,
+                  cel_error_t *err);
+
+/* Result life, with the lock held. cel__result_new makes a result owned by
+ * the program (R_USER) and tracked; cel__result_release frees r when
+ * nothing holds it any more; cel__result_ready is what follows its
+ * settling (callback queue, group, release). */
+cel_result_t *cel__result_new(cel_client_t *c, const char *id, bool track,
+                              const cel_opts_t *o);
+void cel__result_release(cel_result_t *r);
+void cel__result_ready(cel_result_t *r);
 void cel__result_settle(cel_result_t *r, const cel_result_msg_t *m);
+
+/* cel__group_push, with the lock held: r is ready; hand it to its group. */
+void cel__group_push(cel_result_t *r);
+
+/* cel__send, without the lock: sends one task; the result is tracked and
+ * owned by the program, or by group when given. */
+cel_result_t *cel__send(cel_client_t *c, const char *name, const json_t *args,
+                        const json_t *kwargs, const cel_opts_t *opts,
+                        cel_group_t *group, cel_error_t *err);
 
 #endif

@@ -1,13 +1,98 @@
 /* result.c: the AsyncResult. A result is PENDING until its reply arrives;
- * waiting drains the client's reply queue, settling whichever results the
- * replies belong to, until this one is ready or the deadline passes. */
+ * waiting pumps the client's replies, settling whichever results they
+ * belong to, until this one is ready or the deadline passes. */
 #include "producer_internal.h"
-
-#include <cel/clock.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+cel_result_t *
+cel__result_new(cel_client_t *c, const char *id, bool track,
+                const cel_opts_t *o)
+{
+    size_t len = strlen(id);
+    cel_result_t *r = calloc(1, sizeof(*r) + len + 1);
+
+    if (r == NULL) {
+        return NULL;
+    }
+    memcpy(r->id, id, len + 1);
+    r->client = c;
+    r->state = CEL_STATE_PENDING;
+    r->flags = R_USER;
+    if (track && (o->callback || o->error_callback)) {
+        r->hooks = malloc(sizeof(*r->hooks));
+        if (r->hooks == NULL) {
+            free(r);
+            return NULL;
+        }
+        *r->hooks =
+            (cel_hooks_t){o->callback, o->error_callback, o->callback_arg};
+    }
+    if (track) {
+        if (cel__pending_add(&c->pending, r) != 0) {
+            free(r->hooks);
+            free(r);
+            return NULL;
+        }
+        r->flags |= R_TRACKED;
+    }
+    c->refs++;
+    return r;
+}
+
+static void
+destroy(cel_result_t *r)
+{
+    json_decref(r->value);
+    if (r->fail != NULL) {
+        free(r->fail->message);
+        free(r->fail->traceback);
+        free(r->fail);
+    }
+    free(r->hooks);
+    free(r);
+}
+
+void
+cel__result_release(cel_result_t *r)
+{
+    cel_client_t *c = r->client;
+
+    if (r->flags & (R_USER | R_QUEUED)) {
+        return;
+    }
+    if (r->group != NULL || (r->hooks != NULL && (r->flags & R_TRACKED))) {
+        return; /* still wanted by its group or for its callback */
+    }
+    if (r->flags & R_TRACKED) {
+        cel__pending_remove(&c->pending, r);
+    }
+    destroy(r);
+    c->refs--; /* never the last: the caller holds the client */
+}
+
+void
+cel__result_ready(cel_result_t *r)
+{
+    cel_client_t *c = r->client;
+
+    if (r->hooks != NULL) {
+        r->flags |= R_QUEUED;
+        r->next = NULL;
+        if (c->fire_tail != NULL) {
+            c->fire_tail->next = r;
+        } else {
+            c->fire_head = r;
+        }
+        c->fire_tail = r;
+    } else if (r->group != NULL) {
+        cel__group_push(r);
+    } else {
+        cel__result_release(r);
+    }
+}
 
 void
 cel__result_settle(cel_result_t *r, const cel_result_msg_t *m)
@@ -18,15 +103,16 @@ cel__result_settle(cel_result_t *r, const cel_result_msg_t *m)
     if (cel_state_ready(r->state)) {
         return; /* a duplicate (at-least-once): the first one counts */
     }
-    r->state = m->state;
+    r->state = (uint8_t)m->state;
     json_decref(r->value);
     r->value = json_incref(m->result);
     if (m->state == CEL_STATE_FAILURE || m->state == CEL_STATE_REVOKED) {
         cel_exc_describe(m->result, &type, text, sizeof(text));
-        free(r->exc_message);
-        r->exc_message = strdup(text);
-        free(r->traceback);
-        r->traceback = m->traceback ? strdup(m->traceback) : NULL;
+        r->fail = calloc(1, sizeof(*r->fail));
+        if (r->fail != NULL) {
+            r->fail->message = strdup(text);
+            r->fail->traceback = m->traceback ? strdup(m->traceback) : NULL;
+        }
     }
 }
 
@@ -39,10 +125,15 @@ cel_result_id(const cel_result_t *r)
 cel_state_t
 cel_result_state(cel_result_t *r)
 {
-    if (r->client != NULL && !cel_state_ready(r->state)) {
-        (void)cel__client_drain(r->client, 0, NULL);
+    cel_client_t *c = r->client;
+
+    cel__lock(c);
+    if (!cel_state_ready(r->state) && (r->flags & R_TRACKED)) {
+        (void)cel__pump(c, 0, NULL);
     }
-    return r->state;
+    cel_state_t s = (cel_state_t)r->state;
+    cel__unlock(c);
+    return s;
 }
 
 bool
@@ -64,36 +155,32 @@ cel_result_failed(cel_result_t *r)
     return s == CEL_STATE_FAILURE || s == CEL_STATE_REVOKED;
 }
 
+static bool
+result_ready(cel_client_t *c, void *arg)
+{
+    (void)c;
+    return cel_state_ready(((cel_result_t *)arg)->state);
+}
+
 int
 cel_result_wait(cel_result_t *r, int64_t timeout_ms, cel_error_t *err)
 {
-    int64_t deadline = cel_clock_now_ms() + timeout_ms;
+    cel_client_t *c = r->client;
+    char what[CEL_SHORTSTR_SIZE + 32];
+    int rc = 0;
 
-    /* Always look at least once, so a zero timeout polls. */
-    for (;;) {
-        if (cel_state_ready(r->state)) {
-            return 0;
-        }
-        if (r->client == NULL) {
-            return cel_error_set(err, CEL_ECLOSED,
-                                 "no result will come for task %s (its "
-                                 "client was closed, or it was sent with "
-                                 "ignore_result)",
-                                 r->id);
-        }
-        int64_t left = timeout_ms < 0 ? 1000 : deadline - cel_clock_now_ms();
-        left = left < 0 ? 0 : left > 1000 ? 1000 : left;
-        int rc = cel__client_drain(r->client, (int)left, err);
-        if (rc != 0 && rc != CEL_ETIMEDOUT) {
-            return rc;
-        }
-        if (!cel_state_ready(r->state) && timeout_ms >= 0 &&
-            cel_clock_now_ms() >= deadline) {
-            return cel_error_set(err, CEL_ETIMEDOUT,
-                                 "no result for task %s after %lld ms", r->id,
-                                 (long long)timeout_ms);
-        }
+    cel__lock(c);
+    if (!cel_state_ready(r->state) && !(r->flags & R_TRACKED)) {
+        rc = cel_error_set(err, CEL_ECLOSED,
+                           "no result will come for task %s (its client was "
+                           "closed, or it was sent with ignore_result)",
+                           r->id);
+    } else {
+        snprintf(what, sizeof(what), "no result for task %s", r->id);
+        rc = cel__wait_for(c, result_ready, r, timeout_ms, what, err);
     }
+    cel__unlock(c);
+    return rc;
 }
 
 int
@@ -108,16 +195,34 @@ cel_result_get(cel_result_t *r, int64_t timeout_ms, const json_t **value,
     }
     if (r->state != CEL_STATE_SUCCESS) {
         return cel_error_set(err, CEL_ETASK, "%s: %s", cel_result_exc_type(r),
-                             r->exc_message);
+                             cel_result_exc_message(r));
     }
     *value = r->value;
     return 0;
 }
 
-const char *
-cel_result_exc_type(const cel_result_t *r)
+/* Once ready, a result does not change again, so the readers below need
+ * the lock only to see that it is ready. */
+static bool
+settled(cel_result_t *r)
 {
-    if (r->state != CEL_STATE_FAILURE && r->state != CEL_STATE_REVOKED) {
+    cel__lock(r->client);
+    bool ready = cel_state_ready(r->state);
+    cel__unlock(r->client);
+    return ready;
+}
+
+const json_t *
+cel_result_value(cel_result_t *r)
+{
+    return settled(r) && r->state == CEL_STATE_SUCCESS ? r->value : NULL;
+}
+
+const char *
+cel_result_exc_type(cel_result_t *r)
+{
+    if (!settled(r) ||
+        (r->state != CEL_STATE_FAILURE && r->state != CEL_STATE_REVOKED)) {
         return NULL;
     }
     const char *t = json_string_value(json_object_get(r->value, "exc_type"));
@@ -127,15 +232,18 @@ cel_result_exc_type(const cel_result_t *r)
 }
 
 const char *
-cel_result_exc_message(const cel_result_t *r)
+cel_result_exc_message(cel_result_t *r)
 {
-    return r->exc_message;
+    if (cel_result_exc_type(r) == NULL) {
+        return NULL;
+    }
+    return r->fail ? r->fail->message : "(out of memory)";
 }
 
 const char *
-cel_result_traceback(const cel_result_t *r)
+cel_result_traceback(cel_result_t *r)
 {
-    return r->traceback;
+    return cel_result_exc_type(r) && r->fail ? r->fail->traceback : NULL;
 }
 
 void
@@ -144,11 +252,29 @@ cel_result_free(cel_result_t *r)
     if (r == NULL) {
         return;
     }
-    if (r->client != NULL) {
-        cel__pending_remove(&r->client->pending, r);
+    cel_client_t *c = r->client;
+    cel__lock(c);
+    r->flags &= ~R_USER;
+    if (c->closed && (r->flags & R_TRACKED)) {
+        r->flags &= ~R_TRACKED; /* close already let go of the table */
     }
-    json_decref(r->value);
-    free(r->exc_message);
-    free(r->traceback);
-    free(r);
+    c->refs++; /* keep c alive across the release */
+    cel__result_release(r);
+    cel__unref_unlock(c);
+}
+
+void
+cel_result_forget(cel_result_t *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    cel_client_t *c = r->client;
+    cel__lock(c);
+    if (!(r->flags & R_QUEUED)) {
+        free(r->hooks); /* a queued callback is about to run: let it */
+        r->hooks = NULL;
+    }
+    cel__unlock(c);
+    cel_result_free(r);
 }

@@ -1,7 +1,8 @@
 /* send.c: turning a call into a Celery task message on the task queue.
  * The target queue is declared once per client, as kombu's producer does
  * before its first publish, so a task sent before any worker started is
- * not dropped as unroutable. */
+ * not dropped as unroutable. The result is registered before the message
+ * leaves, so a reply can never arrive for a task not yet known. */
 #include "producer_internal.h"
 
 #include <cel/clock.h>
@@ -9,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DRAIN_EVERY 64
+#define READ_EVERY         64 /* sends between looks at the reply queue */
+#define CONFIRM_TIMEOUT_MS 15000
 
 static int
 ensure_queue(cel_client_t *c, const char *queue, cel_error_t *err)
@@ -19,7 +21,7 @@ ensure_queue(cel_client_t *c, const char *queue, cel_error_t *err)
             return 0;
         }
     }
-    int r = cel_broker_declare_task_queue(c->broker, queue, err);
+    int r = cel_broker_declare_task_queue(c->tx, queue, err);
     if (r == 0 && c->ndeclared < CEL_MAX_DECLARED) {
         c->declared[c->ndeclared] = strdup(queue);
         c->ndeclared += c->declared[c->ndeclared] != NULL;
@@ -27,91 +29,190 @@ ensure_queue(cel_client_t *c, const char *queue, cel_error_t *err)
     return r;
 }
 
-static void
-fill_spec(cel_client_t *c, const cel_send_opts_t *o, cel_task_spec_t *spec)
+static int64_t
+seconds_to_us(double s)
 {
-    int64_t now = o->countdown > 0 || o->expires > 0 ? cel_clock_wall_us() : 0;
+    return (int64_t)(s * 1e6);
+}
+
+static void
+fill_spec(cel_client_t *c, const cel_opts_t *o, cel_task_spec_t *spec)
+{
+    int64_t now = cel_clock_wall_us();
 
     spec->reply_to = o->ignore_result ? NULL : c->reply_queue;
     spec->id = o->task_id;
-    if (o->countdown > 0) {
-        spec->eta_us = now + (int64_t)(o->countdown * 1e6);
+    if (o->eta > 0) {
+        spec->eta_us = seconds_to_us(o->eta);
+    } else if (o->countdown > 0) {
+        spec->eta_us = now + seconds_to_us(o->countdown);
     }
-    if (o->expires > 0) {
-        spec->expires_us = now + (int64_t)(o->expires * 1e6);
+    if (o->expires_at > 0) {
+        spec->expires_us = seconds_to_us(o->expires_at);
+    } else if (o->expires > 0) {
+        spec->expires_us = now + seconds_to_us(o->expires);
     }
     spec->time_limit = o->time_limit;
     spec->soft_time_limit = o->soft_time_limit;
     spec->priority = o->priority;
+    spec->retries = o->retries;
     spec->ignore_result = o->ignore_result;
+    spec->headers = o->headers;
 }
 
-static cel_result_t *
-new_result(cel_client_t *c, const char *id, bool track)
+/* Publishes env where the options route it: the default exchange with the
+ * queue's name (declaring the queue first), or a named exchange. */
+static int
+publish(cel_client_t *c, const cel_opts_t *o, const cel_envelope_t *env,
+        cel_error_t *err)
 {
-    size_t len = strlen(id);
-    cel_result_t *r = calloc(1, sizeof(*r) + len + 1);
+    const char *queue = o->queue ? o->queue : c->default_queue;
+    const char *key = o->routing_key ? o->routing_key : queue;
+    bool direct = o->exchange == NULL || o->exchange[0] == '\0';
+    int r = 0;
 
-    if (r == NULL) {
-        return NULL;
+    pthread_mutex_lock(&c->send_lock);
+    if (c->tx == NULL) {
+        r = cel_error_set(err, CEL_ECLOSED, "the client was closed");
     }
-    memcpy(r->id, id, len + 1);
-    r->state = CEL_STATE_PENDING;
-    if (track) {
-        if (cel__pending_add(&c->pending, r) != 0) {
-            free(r);
-            return NULL;
-        }
-        r->client = c;
+    if (r == 0 && direct) {
+        r = ensure_queue(c, key, err);
+    }
+    if (r == 0 && o->confirm) {
+        r = cel_broker_confirm_select(c->tx, err);
+    }
+    if (r == 0) {
+        r = cel_broker_publish(c->tx, direct ? "" : o->exchange, key, env, err);
+    }
+    if (r == 0 && o->confirm) {
+        r = cel_broker_wait_confirms(c->tx, CONFIRM_TIMEOUT_MS, err);
+    }
+    bool read_now = ++c->sends % READ_EVERY == 0;
+    pthread_mutex_unlock(&c->send_lock);
+    /* Let replies in, and callbacks run, while a long burst is sent. */
+    if (r == 0 && read_now) {
+        cel__lock(c);
+        (void)cel__pump(c, 0, NULL);
+        cel__unlock(c);
     }
     return r;
 }
 
-cel_result_t *
-cel_send(cel_client_t *c, const char *name, const json_t *args,
-         const json_t *kwargs, const cel_send_opts_t *opts)
+/* Removes a result whose message could not be sent. */
+static void
+discard(cel_client_t *c, cel_result_t *r)
 {
-    static const cel_send_opts_t defaults = CEL_SEND_OPTS_INIT;
-    const cel_send_opts_t *o = opts ? opts : &defaults;
+    cel__lock(c);
+    free(r->hooks);
+    r->hooks = NULL;
+    r->group = NULL;
+    r->flags &= ~R_USER;
+    c->refs++;
+    cel__result_release(r);
+    cel__unref_unlock(c);
+}
+
+cel_result_t *
+cel__send(cel_client_t *c, const char *name, const json_t *args,
+          const json_t *kwargs, const cel_opts_t *opts, cel_group_t *group,
+          cel_error_t *err)
+{
+    static const cel_opts_t defaults = CEL_OPTS_INIT;
+    const cel_opts_t *o = opts ? opts : &defaults;
     cel_task_spec_t spec = CEL_TASK_SPEC_INIT;
     cel_envelope_t env;
     char id[CEL_SHORTSTR_SIZE];
-    const char *queue = o->queue ? o->queue : c->default_queue;
 
-    cel_error_clear(&c->last);
     spec.name = name;
     spec.args = args;
     spec.kwargs = kwargs;
     fill_spec(c, o, &spec);
-    if (ensure_queue(c, queue, &c->last) != 0 ||
-        cel_task_encode(&spec, &env, id, sizeof(id), &c->last) != 0) {
+    if (cel_task_encode(&spec, &env, id, sizeof(id), err) != 0) {
         return NULL;
     }
-    cel_result_t *r = new_result(c, id, !o->ignore_result);
-    int rc = r ? cel_broker_publish(c->broker, "", queue, &env, &c->last)
-               : cel_error_set(&c->last, CEL_ENOMEM, "out of memory");
+    cel__lock(c);
+    cel_result_t *r = NULL;
+    int rc = c->closed || c->dead ? CEL_ECLOSED : 0;
+    if (rc == 0) {
+        r = cel__result_new(c, id, !o->ignore_result, o);
+        rc = r ? 0 : cel_error_set(err, CEL_ENOMEM, "out of memory");
+    } else {
+        cel_error_set(err, rc, "the client's connection is %s",
+                      c->closed ? "closed" : "lost");
+    }
+    if (r != NULL && group != NULL) {
+        r->group = group;
+        r->flags &= ~R_USER;
+        group->held++;
+    }
+    cel__unlock(c);
+    if (rc == 0) {
+        rc = publish(c, o, &env, err);
+        if (rc != 0) {
+            if (group != NULL) {
+                cel__lock(c);
+                group->held--;
+                cel__unlock(c);
+            }
+            discard(c, r);
+            r = NULL;
+        }
+    }
     cel_envelope_clear(&env);
-    if (rc != 0) {
-        cel_result_free(r);
-        return NULL;
-    }
-    /* Let replies in while a long burst is being sent, so the socket's
-     * receive side never backs up behind us. */
-    if (++c->sends % DRAIN_EVERY == 0) {
-        (void)cel__client_drain(c, 0, NULL);
-    }
     return r;
 }
 
 cel_result_t *
-cel__send_built(cel_client_t *c, const char *name, json_t **items, size_t n)
+cel_apply_async(cel_client_t *c, const char *name, const json_t *args,
+                const json_t *kwargs, const cel_opts_t *opts)
 {
+    cel_error_t *err = cel__client_error();
+
+    cel_error_clear(err);
+    return cel__send(c, name, args, kwargs, opts, NULL, err);
+}
+
+int
+cel_apply(cel_client_t *c, const char *name, const json_t *args,
+          const json_t *kwargs, const cel_opts_t *opts, int64_t timeout_ms,
+          json_t **value, cel_error_t *err)
+{
+    cel_opts_t o = CEL_OPTS_INIT;
+    cel_error_t e;
+    const json_t *v;
+
+    *value = NULL;
+    if (opts != NULL) {
+        o = *opts;
+    }
+    o.ignore_result = false; /* apply is for the value */
+    cel_result_t *r = cel__send(c, name, args, kwargs, &o, NULL, &e);
+    if (r == NULL) {
+        if (err != NULL) {
+            *err = e;
+        }
+        return e.code;
+    }
+    int rc = cel_result_get(r, timeout_ms, &v, err);
+    if (rc == 0) {
+        *value = json_incref((json_t *)v);
+    }
+    cel_result_free(r);
+    return rc;
+}
+
+cel_result_t *
+cel__send_built(cel_client_t *c, const char *name, const cel_opts_t *opts,
+                json_t **items, size_t n)
+{
+    cel_error_t *err = cel__client_error();
     json_t *args = json_array();
     bool ok = args != NULL;
 
+    cel_error_clear(err);
     for (size_t i = 0; i < n; i++) {
         if (items[i] == NULL) {
-            cel_error_set(&c->last, CEL_EARGS,
+            cel_error_set(err, CEL_EARGS,
                           "%s(): argument %zu cannot be sent as JSON", name,
                           i + 1);
             ok = false;
@@ -121,7 +222,8 @@ cel__send_built(cel_client_t *c, const char *name, json_t **items, size_t n)
             json_decref(items[i]);
         }
     }
-    cel_result_t *r = ok ? cel_send(c, name, args, NULL, NULL) : NULL;
+    cel_result_t *r =
+        ok ? cel__send(c, name, args, NULL, opts, NULL, err) : NULL;
     json_decref(args);
     return r;
 }

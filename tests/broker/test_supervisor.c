@@ -20,11 +20,11 @@ static char queue[80];
 static cel_result_t *
 send_call(const char *name, const char *args)
 {
-    cel_send_opts_t o = CEL_SEND_OPTS_INIT;
+    cel_opts_t o = CEL_OPTS_INIT;
     json_t *a = json_loads(args, 0, NULL);
 
     o.queue = queue;
-    cel_result_t *r = cel_send(client, name, a, NULL, &o);
+    cel_result_t *r = cel_apply_async(client, name, a, NULL, &o);
     CHECK(r != NULL);
     json_decref(a);
     return r;

@@ -19,12 +19,12 @@ static char queue[80];
 static cel_result_t *
 send_json(const char *name, const char *args, const char *kwargs)
 {
-    cel_send_opts_t o = CEL_SEND_OPTS_INIT;
+    cel_opts_t o = CEL_OPTS_INIT;
     json_t *a = args ? json_loads(args, 0, NULL) : NULL;
     json_t *k = kwargs ? json_loads(kwargs, 0, NULL) : NULL;
 
     o.queue = queue;
-    cel_result_t *r = cel_send(client, name, a, k, &o);
+    cel_result_t *r = cel_apply_async(client, name, a, k, &o);
     if (r == NULL) {
         CHECK_FAIL_("send %s: %s", name, cel_client_error(client));
     }

@@ -104,11 +104,22 @@ CEL_NODISCARD int cel_broker_cancel(cel_broker_t *b, const char *tag,
 
 /* cel_broker_publish sends env to exchange with routing_key. Publishing is
  * asynchronous: success means the frames were written, not that the broker
- * routed them. */
+ * took them; for that, use confirm mode and cel_broker_wait_confirms. */
 CEL_NODISCARD int cel_broker_publish(cel_broker_t *b, const char *exchange,
                                      const char *routing_key,
                                      const cel_envelope_t *env,
                                      cel_error_t *err);
+
+/* cel_broker_confirm_select puts the channel in publisher-confirm mode
+ * (once; later calls do nothing). From then on the broker confirms every
+ * publish; cel_broker_wait_confirms waits until all publishes so far are
+ * confirmed: 0, CEL_EBROKER when the broker refused one (basic.nack), or
+ * CEL_ETIMEDOUT. A channel that only publishes must be in this mode for
+ * publishes to be confirmed; the confirms of publishes nobody waits for
+ * are read and counted along the way. */
+CEL_NODISCARD int cel_broker_confirm_select(cel_broker_t *b, cel_error_t *err);
+CEL_NODISCARD int cel_broker_wait_confirms(cel_broker_t *b, int timeout_ms,
+                                           cel_error_t *err);
 
 /* One message received from a consumer. env owns its headers and body. */
 typedef struct {

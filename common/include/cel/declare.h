@@ -63,22 +63,35 @@ cel__j_json(const json_t *v)
              const json_t **: cel_arg_json)(ctx, a, k, pos, name, ptr)
 
 /* Producer stubs: name_delay(client, args...) sends the task and returns
- * its AsyncResult, or NULL (see cel_client_error). */
+ * its AsyncResult, or NULL (see cel_client_error);
+ * name_apply_async(client, opts, args...) does the same with options
+ * (callbacks, countdown, queue...). */
 #ifdef CEL_PRODUCER_H
-#define CEL__STUB(name, params, ...)                                           \
+#define CEL__STUB(name, params, aparams, ...)                                  \
+    static inline cel_result_t *name##_apply_async aparams                     \
+    {                                                                          \
+        json_t *items_[] = {__VA_ARGS__};                                      \
+        return cel__send_built(client_, #name, opts_, items_,                  \
+                               sizeof(items_) / sizeof(*items_));              \
+    }                                                                          \
     static inline cel_result_t *name##_delay params                            \
     {                                                                          \
         json_t *items_[] = {__VA_ARGS__};                                      \
-        return cel__send_built(client_, #name, items_,                         \
+        return cel__send_built(client_, #name, NULL, items_,                   \
                                sizeof(items_) / sizeof(*items_));              \
     }
 #define CEL__STUB0(name)                                                       \
+    static inline cel_result_t *name##_apply_async(cel_client_t *client_,      \
+                                                   const cel_opts_t *opts_)    \
+    {                                                                          \
+        return cel__send_built(client_, #name, opts_, NULL, 0);                \
+    }                                                                          \
     static inline cel_result_t *name##_delay(cel_client_t *client_)            \
     {                                                                          \
-        return cel_send(client_, #name, NULL, NULL, NULL);                     \
+        return cel__send_built(client_, #name, NULL, NULL, 0);                 \
     }
 #else
-#define CEL__STUB(name, params, ...)
+#define CEL__STUB(name, params, aparams, ...)
 #define CEL__STUB0(name)
 #endif
 
@@ -145,14 +158,19 @@ cel__j_json(const json_t *v)
     CEL__STUB0(name)                                                           \
     CEL__WORKER0(name)
 #define CEL_TASK1(name, T1, v1)                                                \
-    CEL__STUB(name, (cel_client_t * client_, T1 v1), cel_json_of(v1))          \
+    CEL__STUB(name, (cel_client_t * client_, T1 v1),                           \
+              (cel_client_t * client_, const cel_opts_t *opts_, T1 v1),        \
+              cel_json_of(v1))                                                 \
     CEL__WORKER1(name, T1, v1)
 #define CEL_TASK2(name, T1, v1, T2, v2)                                        \
-    CEL__STUB(name, (cel_client_t * client_, T1 v1, T2 v2), cel_json_of(v1),   \
-              cel_json_of(v2))                                                 \
+    CEL__STUB(name, (cel_client_t * client_, T1 v1, T2 v2),                    \
+              (cel_client_t * client_, const cel_opts_t *opts_, T1 v1, T2 v2), \
+              cel_json_of(v1), cel_json_of(v2))                                \
     CEL__WORKER2(name, T1, v1, T2, v2)
 #define CEL_TASK3(name, T1, v1, T2, v2, T3, v3)                                \
     CEL__STUB(name, (cel_client_t * client_, T1 v1, T2 v2, T3 v3),             \
+              (cel_client_t * client_, const cel_opts_t *opts_, T1 v1, T2 v2,  \
+               T3 v3),                                                         \
               cel_json_of(v1), cel_json_of(v2), cel_json_of(v3))               \
     CEL__WORKER3(name, T1, v1, T2, v2, T3, v3)
 

@@ -83,6 +83,8 @@ typedef struct {
     int retries;
     int priority; /* AMQP priority, 0..255 */
     bool ignore_result;
+    const json_t *headers; /* extra headers (an object), added after the
+                              protocol's; a protocol header is refused */
 } cel_task_spec_t;
 
 #define CEL_TASK_SPEC_INIT                                                     \

@@ -6,16 +6,41 @@
  *   cel_error_t err;
  *   if (cel_client_open(NULL, &c, &err) != 0) { puts(err.text); ... }
  *   json_t *args = json_pack("[ii]", 2, 3);
- *   cel_result_t *r = cel_send(c, "add", args, NULL, NULL);
+ *   cel_result_t *r = cel_apply_async(c, "add", args, NULL, NULL);
  *   json_decref(args);
  *   const json_t *v;
  *   if (cel_result_get(r, 10000, &v, &err) == 0) ...   // v is 5
  *   cel_result_free(r);
  *   cel_client_close(c);
  *
- * Threads: a client and its results belong to one thread at a time; use a
- * client per thread. Results are freed by the caller with cel_result_free,
- * before or after cel_client_close. */
+ * Python's Pool, concurrent.futures and Celery, and their calls here:
+ *   pool.apply(f, args)            cel_apply
+ *   pool.apply_async / f.delay     cel_apply_async, or f_delay(c, x) from
+ *   app.send_task(name, ...)         <cel/declare.h>
+ *   callback=, error_callback=     cel_opts_t.callback / .error_callback
+ *   pool.map / starmap             cel_map / cel_starmap
+ *   imap_unordered / as_completed  cel_imap_unordered, cel_group_next
+ *   pool.close(); pool.join()      cel_client_join, then cel_client_close
+ *   AsyncResult.ready/wait/get/successful/failed/state/traceback/forget
+ *                                  cel_result_*
+ *
+ * Memory: a client holds no thread, lock, descriptor or timer per result;
+ * a pending result costs one small allocation and a table slot (the
+ * README gives the measured bytes), so millions can be in flight.
+ *
+ * Callbacks run inside the library calls of the program's own threads
+ * (any call on the client or its results that reads replies: apply_async,
+ * wait, get, ready, join, poll, group_next), never two at once for one
+ * client, and never while the client's lock is held: a callback may call
+ * the library, send more tasks for instance.
+ *
+ * Threads: every call is safe from several threads at once on the same
+ * client, its results and its groups, with two exceptions: a result or a
+ * group must not be freed while another thread still uses it, and
+ * cel_client_close must come after every other call on the client has
+ * returned. One thread at a time reads replies for all the others; the
+ * client has one lock, not one per result. Errors from the calls that
+ * return NULL are kept per thread (cel_client_error). */
 #ifndef CEL_PRODUCER_H
 #define CEL_PRODUCER_H
 
@@ -34,6 +59,7 @@ extern "C" {
 
 typedef struct cel_client cel_client_t;
 typedef struct cel_result cel_result_t;
+typedef struct cel_group cel_group_t;
 
 typedef struct {
     const char *broker_url;    /* NULL: $CELERIAC_BROKER_URL, else localhost */
@@ -52,45 +78,140 @@ typedef struct {
 CEL_NODISCARD int cel_client_open(const cel_client_opts_t *opts,
                                   cel_client_t **out, cel_error_t *err);
 
-/* cel_client_close closes the connection. Results not yet ready become
- * unusable (wait and get return CEL_ECLOSED) but must still be freed. */
+/* cel_client_close closes the connections. Results not yet ready stay
+ * PENDING for good (wait and get return CEL_ECLOSED) and must still be
+ * freed; callbacks that have not fired never will. */
 void cel_client_close(cel_client_t *c);
 
-/* cel_client_error returns the text of the client's last failure (for the
- * calls that return NULL), valid until the next call on c. */
+/* cel_client_error returns the text of this thread's last failure in a
+ * call that returns NULL (apply_async, group_next); valid until this
+ * thread's next call. */
 const char *cel_client_error(const cel_client_t *c);
 
-/* Options of one call, as Celery's apply_async has them. Zero means unset. */
-typedef struct {
-    const char *queue;      /* route to this queue */
-    const char *task_id;    /* NULL: a new uuid */
-    double countdown;       /* seconds from now */
-    double expires;         /* seconds from now */
-    double time_limit;      /* hard, seconds */
-    double soft_time_limit; /* seconds */
-    int priority;
-    bool ignore_result;
-} cel_send_opts_t;
+/* cel_client_join waits until every result this client sent for has
+ * arrived and every callback has run (Pool.join). Returns 0,
+ * CEL_ETIMEDOUT, or the connection's error. timeout_ms -1: no limit. */
+CEL_NODISCARD int cel_client_join(cel_client_t *c, int64_t timeout_ms,
+                                  cel_error_t *err);
 
-#define CEL_SEND_OPTS_INIT                                                     \
+/* cel_client_poll reads the replies that arrive within timeout_ms (0: only
+ * those already here) and runs their callbacks. For programs that do
+ * other work between sends and want callbacks to keep coming. */
+CEL_NODISCARD int cel_client_poll(cel_client_t *c, int64_t timeout_ms,
+                                  cel_error_t *err);
+
+/* cel_client_pending counts the results sent for and not yet arrived. */
+size_t cel_client_pending(cel_client_t *c);
+
+/* Called with a result that has just become ready, borrowed for the call
+ * (the program's own reference, if it kept one, stays valid). */
+typedef void cel_callback_fn(cel_result_t *r, void *arg);
+
+/* Options of one call, as Celery's apply_async has them. Zero means
+ * unset. Times are seconds; eta and expires_at are Unix times. */
+typedef struct {
+    const char *queue;       /* route to this queue (declared if needed) */
+    const char *exchange;    /* publish here instead of the default
+                                exchange; the queue is then not declared */
+    const char *routing_key; /* NULL: the queue's name */
+    const char *task_id;     /* NULL: a new uuid */
+    double countdown;        /* run no earlier than this from now */
+    double eta;              /* run no earlier than this time */
+    double expires;          /* do not run after this long from now */
+    double expires_at;       /* do not run after this time */
+    double time_limit;       /* hard */
+    double soft_time_limit;
+    int priority;              /* 0..255 */
+    int retries;               /* the retry count the message starts with */
+    const json_t *headers;     /* extra message headers (an object, borrowed);
+                                  protocol headers cannot be replaced */
+    bool ignore_result;        /* no reply: the result is never ready */
+    bool confirm;              /* wait for the broker to take the message
+                                  (publisher confirms): one round trip */
+    cel_callback_fn *callback; /* on SUCCESS */
+    cel_callback_fn *error_callback; /* on FAILURE or REVOKED */
+    void *callback_arg;
+} cel_opts_t;
+
+#define CEL_OPTS_INIT                                                          \
     {                                                                          \
         0                                                                      \
     }
 
-/* cel_send sends task name with args (a JSON array, NULL for none) and
- * kwargs (an object, NULL for none); both are borrowed. Returns a new
- * result (free it with cel_result_free), or NULL with the reason in
- * cel_client_error(c). Sending does not wait for the broker. */
-cel_result_t *cel_send(cel_client_t *c, const char *name, const json_t *args,
-                       const json_t *kwargs, const cel_send_opts_t *opts);
+/* cel_apply_async sends task name with args (a JSON array, NULL for none)
+ * and kwargs (an object, NULL for none); both are borrowed. Returns a new
+ * result at once (free it with cel_result_free), or NULL with the reason
+ * in cel_client_error(c). Sending does not wait for the broker unless
+ * opts->confirm is set. */
+cel_result_t *cel_apply_async(cel_client_t *c, const char *name,
+                              const json_t *args, const json_t *kwargs,
+                              const cel_opts_t *opts);
+
+/* cel_apply sends name and waits for its value (Pool.apply): 0 with a new
+ * reference in *value, CEL_ETASK when the task failed (the exception in
+ * err), CEL_ETIMEDOUT, or a send or connection error. */
+CEL_NODISCARD int cel_apply(cel_client_t *c, const char *name,
+                            const json_t *args, const json_t *kwargs,
+                            const cel_opts_t *opts, int64_t timeout_ms,
+                            json_t **value, cel_error_t *err);
+
+/* cel_map runs name once per item of items (each item the one argument)
+ * and gives the values in input order in *values (a new array), like
+ * Pool.map. cel_starmap does the same with each item an array of
+ * arguments. The first failure in input order is returned as CEL_ETASK;
+ * the timeout covers the whole call. */
+CEL_NODISCARD int cel_map(cel_client_t *c, const char *name,
+                          const json_t *items, const cel_opts_t *opts,
+                          int64_t timeout_ms, json_t **values,
+                          cel_error_t *err);
+CEL_NODISCARD int cel_starmap(cel_client_t *c, const char *name,
+                              const json_t *items, const cel_opts_t *opts,
+                              int64_t timeout_ms, json_t **values,
+                              cel_error_t *err);
+
+/* Groups hand results back in the order they finish (as_completed). */
+cel_group_t *cel_group_new(cel_client_t *c);
+
+/* cel_group_add hands r (a result of the group's client) to the group;
+ * cel_group_next gives it back once it is ready. Returns 0 or CEL_EINVAL
+ * (another client's result, or one already in a group). */
+CEL_NODISCARD int cel_group_add(cel_group_t *g, cel_result_t *r);
+
+/* cel_group_apply_async sends like cel_apply_async, into the group. */
+CEL_NODISCARD int cel_group_apply_async(cel_group_t *g, const char *name,
+                                        const json_t *args,
+                                        const json_t *kwargs,
+                                        const cel_opts_t *opts,
+                                        cel_error_t *err);
+
+/* cel_group_next returns the next result of g to become ready, which the
+ * caller then owns (cel_result_free), waiting up to timeout_ms. NULL with
+ * the reason in cel_client_error: CEL_ETIMEDOUT, CEL_ENOTREADY when every
+ * result was handed back already, or the connection's error. */
+cel_result_t *cel_group_next(cel_group_t *g, int64_t timeout_ms);
+
+/* cel_group_size: results added and not yet handed back by group_next. */
+size_t cel_group_size(cel_group_t *g);
+
+/* cel_group_free frees g and the results it still holds; the replies of
+ * those not ready are dropped when they come. */
+void cel_group_free(cel_group_t *g);
+
+/* cel_imap_unordered sends name once per item (the one argument) into a
+ * new group; read the results with cel_group_next as they finish. Returns
+ * 0 with *out set, or an error; on error nothing is left to free. */
+CEL_NODISCARD int cel_imap_unordered(cel_client_t *c, const char *name,
+                                     const json_t *items,
+                                     const cel_opts_t *opts, cel_group_t **out,
+                                     cel_error_t *err);
 
 /* Used by the typed stubs of <cel/declare.h>: sends name with the n items
  * as positional arguments, taking ownership of them. */
-cel_result_t *cel__send_built(cel_client_t *c, const char *name, json_t **items,
-                              size_t n);
+cel_result_t *cel__send_built(cel_client_t *c, const char *name,
+                              const cel_opts_t *opts, json_t **items, size_t n);
 
-/* The AsyncResult. ready/state/successful/failed look at replies that have
- * already arrived without blocking. */
+/* The AsyncResult. ready/state/successful/failed read the replies that
+ * have already arrived and never block. */
 const char *cel_result_id(const cel_result_t *r);
 cel_state_t cel_result_state(cel_result_t *r);
 bool cel_result_ready(cel_result_t *r);
@@ -98,8 +219,9 @@ bool cel_result_successful(cel_result_t *r); /* false while not ready */
 bool cel_result_failed(cel_result_t *r);
 
 /* cel_result_wait blocks until r is ready or timeout_ms passes (-1: no
- * limit). Returns 0, CEL_ETIMEDOUT, or CEL_ECLOSED / CEL_EBROKER if the
- * connection failed. A failed task is ready: wait returns 0 for it. */
+ * limit). Returns 0, CEL_ETIMEDOUT, or CEL_ECLOSED / CEL_ECONN /
+ * CEL_EBROKER when the connection failed or the client was closed. A
+ * failed task is ready: wait returns 0 for it. */
 CEL_NODISCARD int cel_result_wait(cel_result_t *r, int64_t timeout_ms,
                                   cel_error_t *err);
 
@@ -110,15 +232,25 @@ CEL_NODISCARD int cel_result_wait(cel_result_t *r, int64_t timeout_ms,
 CEL_NODISCARD int cel_result_get(cel_result_t *r, int64_t timeout_ms,
                                  const json_t **value, cel_error_t *err);
 
+/* cel_result_value: the value of a SUCCESS result (borrowed), else NULL. */
+const json_t *cel_result_value(cel_result_t *r);
+
 /* The failure of a FAILURE or REVOKED result: the Python exception type
  * (e.g. "ValueError"), its message and the worker's traceback text. NULL
  * when the result did not fail. Valid until cel_result_free. */
-const char *cel_result_exc_type(const cel_result_t *r);
-const char *cel_result_exc_message(const cel_result_t *r);
-const char *cel_result_traceback(const cel_result_t *r);
+const char *cel_result_exc_type(cel_result_t *r);
+const char *cel_result_exc_message(cel_result_t *r);
+const char *cel_result_traceback(cel_result_t *r);
 
-/* cel_result_free forgets r; a reply that comes later is dropped. */
+/* cel_result_free releases the program's reference. A result that still
+ * has a callback to run is kept by the client until it has run (Python's
+ * behaviour when an AsyncResult is dropped); otherwise it is freed now and
+ * a reply that comes later is dropped. */
 void cel_result_free(cel_result_t *r);
+
+/* cel_result_forget frees r and drops its callbacks: nothing more happens
+ * for this task here, whatever comes back. */
+void cel_result_forget(cel_result_t *r);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,214 @@
+/* reader.c: reading replies and running callbacks. One thread at a time
+ * reads the reply connection, without the client lock held, decodes a
+ * batch of replies, then settles them under the lock and wakes the other
+ * waiters. Callbacks run after settling, one at a time, with the lock
+ * released, so they may call back into the library. */
+#include "producer_internal.h"
+
+#include <cel/clock.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH 64
+
+typedef struct {
+    char correlation_id[CEL_SHORTSTR_SIZE];
+    cel_result_msg_t msg;
+} reply_t;
+
+/* Reads up to BATCH replies, waiting up to timeout_ms for the first. A
+ * reply that cannot be decoded is dropped: nobody could be told. */
+static int
+read_batch(cel_broker_t *rx, int timeout_ms, reply_t *out, int *n,
+           cel_error_t *err)
+{
+    cel_delivery_t d;
+
+    *n = 0;
+    while (*n < BATCH) {
+        int r = cel_broker_next(rx, *n ? 0 : timeout_ms, &d, err);
+        if (r != 0) {
+            cel_delivery_clear(&d);
+            return r == CEL_ETIMEDOUT && *n ? 0 : r;
+        }
+        reply_t *o = &out[*n];
+        if (cel_result_decode(d.env.body, d.env.body_len, &o->msg, NULL) == 0) {
+            memcpy(o->correlation_id, d.env.correlation_id,
+                   sizeof(o->correlation_id));
+            (*n)++;
+        } else {
+            cel_result_msg_clear(&o->msg);
+        }
+        cel_delivery_clear(&d);
+    }
+    return 0;
+}
+
+/* Like Celery, match on the correlation id first, then the body's task_id.
+ * A reply for a result already freed or settled is dropped. */
+static void
+settle(cel_client_t *c, reply_t *rep)
+{
+    cel_result_t *r = NULL;
+
+    if (rep->correlation_id[0] != '\0') {
+        r = cel__pending_find(&c->pending, rep->correlation_id);
+    }
+    if (r == NULL && rep->msg.task_id != NULL) {
+        r = cel__pending_find(&c->pending, rep->msg.task_id);
+    }
+    if (r != NULL) {
+        cel__result_settle(r, &rep->msg);
+        if (cel_state_ready(r->state)) {
+            cel__pending_remove(&c->pending, r);
+            r->flags &= ~R_TRACKED;
+            cel__result_ready(r);
+        }
+    }
+    cel_result_msg_clear(&rep->msg);
+}
+
+static void
+fire_one(cel_client_t *c, cel_result_t *r)
+{
+    cel_hooks_t *h = r->hooks;
+    cel_callback_fn *fn = r->state == CEL_STATE_SUCCESS ? h->ok : h->fail;
+
+    r->hooks = NULL;
+    if (fn != NULL) {
+        cel__unlock(c);
+        fn(r, h->arg);
+        cel__lock(c);
+    }
+    free(h);
+    r->flags &= ~R_QUEUED;
+    if (r->group != NULL) {
+        cel__group_push(r);
+    } else {
+        cel__result_release(r);
+    }
+}
+
+/* Runs the queued callbacks unless another thread is running them. */
+static void
+fire(cel_client_t *c)
+{
+    if (c->firing || c->fire_head == NULL) {
+        return;
+    }
+    c->firing = true;
+    while (c->fire_head != NULL && !c->closed) {
+        cel_result_t *r = c->fire_head;
+        c->fire_head = r->next;
+        if (c->fire_head == NULL) {
+            c->fire_tail = NULL;
+        }
+        r->next = NULL;
+        fire_one(c, r);
+    }
+    c->firing = false;
+    pthread_cond_broadcast(&c->cond);
+}
+
+static int
+dead_error(cel_client_t *c, cel_error_t *err)
+{
+    if (c->closed) {
+        return cel_error_set(err, CEL_ECLOSED, "the client was closed");
+    }
+    if (err != NULL) {
+        *err = c->dead_err;
+    }
+    return c->dead;
+}
+
+static void
+wait_cond(cel_client_t *c, int timeout_ms)
+{
+    struct timespec ts;
+
+    if (timeout_ms < 0) {
+        pthread_cond_wait(&c->cond, &c->lock);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    (void)pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+}
+
+int
+cel__pump(cel_client_t *c, int timeout_ms, cel_error_t *err)
+{
+    static _Thread_local reply_t batch[BATCH];
+    cel_error_t rerr;
+    int n = 0;
+
+    fire(c);
+    if (c->closed || c->dead) {
+        return dead_error(c, err);
+    }
+    if (c->reading) {
+        if (timeout_ms != 0) {
+            wait_cond(c, timeout_ms);
+        }
+        fire(c);
+        return 0;
+    }
+    c->reading = true;
+    cel__unlock(c);
+    int r = read_batch(c->rx, timeout_ms, batch, &n, &rerr);
+    cel__lock(c);
+    c->reading = false;
+    for (int i = 0; i < n; i++) {
+        settle(c, &batch[i]);
+    }
+    if (r != 0 && r != CEL_ETIMEDOUT) {
+        /* The reply connection is gone: every wait now fails with this,
+         * instead of waiting for replies that cannot come. */
+        c->dead = r;
+        c->dead_err = rerr;
+    }
+    pthread_cond_broadcast(&c->cond);
+    fire(c);
+    if (r == CEL_ETIMEDOUT) {
+        return cel_error_set(err, r, "no reply within %d ms", timeout_ms);
+    }
+    return r != 0 ? dead_error(c, err) : 0;
+}
+
+int
+cel__wait_for(cel_client_t *c, bool (*done)(cel_client_t *, void *), void *arg,
+              int64_t timeout_ms, const char *what, cel_error_t *err)
+{
+    int64_t deadline = cel_clock_now_ms() + timeout_ms;
+
+    /* Always look at least once, so a zero timeout polls. */
+    for (bool first = true;; first = false) {
+        fire(c);
+        if (done(c, arg)) {
+            return 0;
+        }
+        if (c->closed || c->dead) {
+            return dead_error(c, err);
+        }
+        int64_t left = timeout_ms < 0 ? 1000 : deadline - cel_clock_now_ms();
+        if (left <= 0 && !first) {
+            return cel_error_set(err, CEL_ETIMEDOUT, "%s after %lld ms", what,
+                                 (long long)timeout_ms);
+        }
+        left = left < 0 ? 0 : left > 1000 ? 1000 : left;
+        int r = cel__pump(c, (int)left, err);
+        if (r != 0 && r != CEL_ETIMEDOUT) {
+            return r;
+        }
+    }
+}
