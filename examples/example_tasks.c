@@ -93,6 +93,18 @@ CEL_TASK_IMPL(count_primes, int64_t from, int64_t to)
     return json_integer(count);
 }
 
+/* The notes' count(): ten million increments, then i * number. */
+CEL_TASK_IMPL(count, int64_t number)
+{
+    volatile int64_t i = 0; /* volatile: keep the loop, it is the work */
+
+    (void)ctx;
+    for (int64_t k = 0; k < 10000000; k++) {
+        i = k + 1;
+    }
+    return json_integer(i * number);
+}
+
 CEL_TASK_IMPL(echo, const json_t *value)
 {
     (void)ctx;
@@ -122,6 +134,7 @@ cel_module_init(cel_registry_t *reg)
         {"slow_diff", slow_diff_task},
         {"broken_function", broken_function_task},
         {"count_primes", count_primes_task},
+        {"count", count_task},
         {"echo", echo_task},
         {"crash", crash_task},
     };

@@ -15,6 +15,7 @@ CEL_TASK3(slow_sum, double, nsecs, int64_t, x, int64_t, y)
 CEL_TASK3(slow_diff, double, nsecs, int64_t, x, int64_t, y)
 CEL_TASK1(broken_function, double, nsecs) /* ValueError */
 CEL_TASK2(count_primes, int64_t, from, int64_t, to)
+CEL_TASK1(count, int64_t, number)      /* 10,000,000 * number, slowly */
 CEL_TASK1(echo, const json_t *, value) /* value, unchanged */
 CEL_TASK0(crash)                       /* SIGKILLs its child */
 
