@@ -127,10 +127,12 @@ cel_client_open(const cel_client_opts_t *opts, cel_client_t **out,
     const char *queue = o->queue ? o->queue : getenv("CELERIAC_QUEUE");
     snprintf(c->default_queue, sizeof(c->default_queue), "%s",
              queue && queue[0] ? queue : "celery");
-    bo.name = "celeriac producer";
+    char rx_name[CEL_SHORTSTR_SIZE];
+    bo.name = o->name ? o->name : "celeriac producer";
+    snprintf(rx_name, sizeof(rx_name), "%s results", bo.name);
     int r = cel_broker_open(broker_url(o), &bo, &c->tx, err);
     if (r == 0) {
-        bo.name = "celeriac producer (results)";
+        bo.name = rx_name;
         r = cel_broker_open(broker_url(o), &bo, &c->rx, err);
     }
     if (r == 0) {

@@ -65,11 +65,13 @@ typedef struct {
     const char *broker_url;    /* NULL: $CELERIAC_BROKER_URL, else localhost */
     const char *queue;         /* default task queue; NULL: "celery" */
     int64_t result_expires_ms; /* reply queue x-expires; 0: one day */
+    const char *name;          /* connection name shown by the broker; NULL:
+                                  "celeriac producer" (results: name + " results") */
 } cel_client_opts_t;
 
 #define CEL_CLIENT_OPTS_INIT                                                   \
     {                                                                          \
-        NULL, NULL, 0                                                          \
+        NULL, NULL, 0, NULL                                                    \
     }
 
 /* cel_client_open connects and declares the client's reply queue. Returns
