@@ -159,7 +159,11 @@ drop_pending(cel_client_t *c)
         if (r != NULL) {
             p->slots[i] = NULL;
             r->flags &= ~R_TRACKED;
-            cel__result_release(r);
+            if (r->group != NULL) {
+                cel__group_push(r); /* handed back PENDING; freed with it */
+            } else {
+                cel__result_release(r);
+            }
         }
     }
     p->count = 0;
@@ -168,7 +172,11 @@ drop_pending(cel_client_t *c)
         c->fire_head = r->next;
         r->next = NULL;
         r->flags &= ~R_QUEUED;
-        cel__result_release(r);
+        if (r->group != NULL) {
+            cel__group_push(r);
+        } else {
+            cel__result_release(r);
+        }
     }
     c->fire_tail = NULL;
 }

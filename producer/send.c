@@ -136,9 +136,11 @@ cel__send(cel_client_t *c, const char *name, const json_t *args,
     if (rc == 0) {
         r = cel__result_new(c, id, !o->ignore_result, o);
         rc = r ? 0 : cel_error_set(err, CEL_ENOMEM, "out of memory");
+    } else if (c->closed) {
+        cel_error_set(err, rc, "the client was closed");
     } else {
-        cel_error_set(err, rc, "the client's connection is %s",
-                      c->closed ? "closed" : "lost");
+        cel_error_set(err, rc, "the client's connection is lost: %s",
+                      c->dead_err.text);
     }
     if (r != NULL && group != NULL) {
         r->group = group;

@@ -353,7 +353,12 @@ test_close(void)
     o.callback = on_ok;
     o.callback_arg = &t;
     cel_result_free(add_apply_async(c, &o, 1, 1)); /* kept for its callback */
+    cel_group_t *g = cel_group_new(c);
+    json_t *args = J("[0.3, 1, 1]");
+    CHECK_OK(cel_group_apply_async(g, "slow_sum", args, NULL, NULL, &err));
+    json_decref(args);
     cel_client_close(c);
+    cel_group_free(g); /* what it held goes with it (ASan checks) */
     CHECK_EQ_INT(cel_result_wait(r, 1000, &err), CEL_ECLOSED);
     CHECK(!cel_result_ready(r));
     cel_result_free(r); /* after close: the client's memory goes with it */
