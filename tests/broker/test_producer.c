@@ -2,14 +2,15 @@
  * with callbacks (each fires exactly once, also for results freed right
  * after sending), map/starmap in input order, imap_unordered and groups
  * in finishing order, join, timeouts told apart from failures, ignore
- * result, publisher confirms, a closed client, and one client shared by
- * several threads. */
+ * result, publisher confirms, every apply_async option as it lands in the
+ * message, a closed client, and one client shared by several threads. */
 #include <cel/producer.h>
 
 #include "../examples/tasks.h"
 #include "check.h"
 #include "support/support.h"
 
+#include <cel/broker.h>
 #include <cel/clock.h>
 
 #include <pthread.h>
@@ -290,6 +291,108 @@ test_confirm(void)
     cel_result_free(r);
 }
 
+/* Reads one message from queue q with the raw broker client. */
+static void
+read_raw(cel_broker_t *b, const char *q, cel_delivery_t *d)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    char tag[CEL_SHORTSTR_SIZE];
+
+    CHECK_OK(cel_broker_consume(b, q, true, tag, sizeof(tag), &err));
+    CHECK_OK(cel_broker_next(b, WAIT_MS, d, &err));
+    CHECK_OK(cel_broker_cancel(b, tag, &err));
+}
+
+static double
+header_time(const cel_envelope_t *env, const char *key)
+{
+    int64_t us = 0;
+    const char *text = json_string_value(json_object_get(env->headers, key));
+
+    CHECK(text != NULL && cel_clock_parse_iso(text, &us) == 0);
+    return (double)us / 1e6;
+}
+
+/* Every apply_async option lands in the message where Celery puts it. */
+static void
+test_options(void)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_broker_opts_t bo = CEL_BROKER_OPTS_INIT;
+    cel_broker_t *b;
+    cel_opts_t o = CEL_OPTS_INIT;
+    cel_delivery_t d;
+    char q[80], ex[80];
+
+    test_unique_name("test-options", q, sizeof(q));
+    test_unique_name("test-options-ex", ex, sizeof(ex));
+    CHECK_OK(cel_broker_open(test_broker_url(), &bo, &b, &err));
+    json_t *headers = J("{\"tenant\": \"acme\", \"attempt\": 3}");
+    double now = (double)cel_clock_wall_us() / 1e6;
+    o.queue = q;
+    o.task_id = "options-0001";
+    o.countdown = 60;
+    o.expires = 3600;
+    o.time_limit = 30;
+    o.soft_time_limit = 20;
+    o.priority = 7;
+    o.retries = 2;
+    o.headers = headers;
+    cel_result_t *r = add_apply_async(client, &o, 1, 2);
+    CHECK(r != NULL);
+    CHECK_STR_EQ(cel_result_id(r), "options-0001");
+    read_raw(b, q, &d);
+    json_t *h = d.env.headers;
+    CHECK_STR_EQ(json_string_value(json_object_get(h, "id")), "options-0001");
+    CHECK(header_time(&d.env, "eta") - now > 59 &&
+          header_time(&d.env, "eta") - now < 70);
+    CHECK(header_time(&d.env, "expires") - now > 3599 &&
+          header_time(&d.env, "expires") - now < 3610);
+    CHECK_EQ_INT(json_integer_value(json_object_get(h, "retries")), 2);
+    json_t *limits = json_object_get(h, "timelimit");
+    CHECK_EQ_INT(json_number_value(json_array_get(limits, 0)), 30);
+    CHECK_EQ_INT(json_number_value(json_array_get(limits, 1)), 20);
+    CHECK_STR_EQ(json_string_value(json_object_get(h, "tenant")), "acme");
+    CHECK_EQ_INT(json_integer_value(json_object_get(h, "attempt")), 3);
+    CHECK_EQ_INT(d.env.priority, 7);
+    CHECK(atoll(d.env.expiration) > 3590000); /* AMQP TTL in ms, as Celery */
+    CHECK(d.env.reply_to[0] != '\0');
+    cel_delivery_clear(&d);
+    cel_result_free(r);
+
+    /* eta as a time, ignore_result, and a named exchange with a key. */
+    o = (cel_opts_t)CEL_OPTS_INIT;
+    CHECK_OK(cel_broker_declare_exchange(b, ex, "direct", false, true, &err));
+    CHECK_OK(cel_broker_bind(b, q, ex, "rk-1", &err));
+    o.exchange = ex;
+    o.routing_key = "rk-1";
+    o.eta = now + 7200;
+    o.ignore_result = true;
+    r = add_apply_async(client, &o, 3, 4);
+    CHECK(r != NULL);
+    read_raw(b, q, &d);
+    CHECK_STR_EQ(d.exchange, ex);
+    CHECK_STR_EQ(d.routing_key, "rk-1");
+    CHECK(header_time(&d.env, "eta") - now > 7199 &&
+          header_time(&d.env, "eta") - now < 7201);
+    CHECK(json_is_true(json_object_get(d.env.headers, "ignore_result")));
+    CHECK_STR_EQ(d.env.reply_to, "");
+    cel_delivery_clear(&d);
+    cel_result_free(r);
+
+    /* A protocol header cannot be replaced. */
+    json_t *bad = J("{\"task\": \"other\"}");
+    o = (cel_opts_t)CEL_OPTS_INIT;
+    o.queue = q;
+    o.headers = bad;
+    CHECK(add_apply_async(client, &o, 1, 1) == NULL);
+    CHECK_CONTAINS(cel_client_error(client), "'task'");
+    json_decref(bad);
+    json_decref(headers);
+    CHECK_OK(cel_broker_delete_queue(b, q, &err));
+    cel_broker_close(b);
+}
+
 typedef struct {
     int base, failures;
 } worker_arg_t;
@@ -382,6 +485,7 @@ main(void)
     test_unordered();
     test_result_states();
     test_confirm();
+    test_options();
     test_threads();
     test_close();
     cel_client_close(client);
