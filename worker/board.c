@@ -3,6 +3,8 @@
  * it is being written) lets a reader skip an entry it caught mid-write. */
 #include "board.h"
 
+#include <cel/clock.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -37,13 +39,20 @@ cel__board_free(cel_board_t *board)
 }
 
 void
-cel__board_begin(cel_board_t *board, int slot, const char *id, const char *name)
+cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t)
 {
     cel_slot_state_t *s = &board->slots[slot];
 
-    snprintf(s->task_id, sizeof(s->task_id), "%s", id);
-    snprintf(s->task_name, sizeof(s->task_name), "%s", name);
+    snprintf(s->task_id, sizeof(s->task_id), "%s", t->id);
+    snprintf(s->task_name, sizeof(s->task_name), "%s", t->name);
+    snprintf(s->reply_to, sizeof(s->reply_to), "%s",
+             t->reply_to ? t->reply_to : "");
+    snprintf(s->correlation_id, sizeof(s->correlation_id), "%s",
+             t->correlation_id ? t->correlation_id : t->id);
     s->pid = getpid();
+    s->started_ms = cel_clock_now_ms();
+    s->hard_limit_ms = t->hard_limit_ms;
+    s->acked = t->acked;
     atomic_thread_fence(memory_order_release);
     s->busy = 1;
 }
@@ -54,25 +63,61 @@ cel__board_end(cel_board_t *board, int slot)
     board->slots[slot].busy = 0;
 }
 
+/* How many times id was lost before, from the newest entry for it. */
+static int
+lost_before(cel_board_t *board, const char *id)
+{
+    int count = 0;
+
+    for (int i = 0; i < CEL_LOST_MAX; i++) {
+        cel_lost_t *l = &board->lost[i];
+        if (atomic_load(&l->seq) != 0 && strcmp(l->task_id, id) == 0 &&
+            l->count > count) {
+            count = l->count;
+        }
+    }
+    return count;
+}
+
 bool
-cel__board_reap(cel_board_t *board, int slot, const char *reason, char *id,
-                size_t id_size, char *name, size_t name_size)
+cel__board_reap(cel_board_t *board, int slot, cel_lost_kind_t kind,
+                const char *reason, char *id, size_t id_size, char *name,
+                size_t name_size)
 {
     cel_slot_state_t *s = &board->slots[slot];
 
     if (!s->busy) {
         return false;
     }
+    int count = lost_before(board, s->task_id) + 1;
     unsigned i = atomic_fetch_add(&board->next_lost, 1) % CEL_LOST_MAX;
     cel_lost_t *l = &board->lost[i];
     atomic_fetch_add(&l->seq, 1); /* odd: being written */
     memcpy(l->task_id, s->task_id, sizeof(l->task_id));
     snprintf(l->reason, sizeof(l->reason), "%s", reason);
+    l->kind = (int)kind;
+    l->count = count;
+    memcpy(l->reply_to, s->reply_to, sizeof(l->reply_to));
+    memcpy(l->correlation_id, s->correlation_id, sizeof(l->correlation_id));
+    bool report = s->acked && s->reply_to[0] != '\0';
+    atomic_store(&l->report, report ? 1 : 0);
     atomic_fetch_add(&l->seq, 1);
+    if (report) {
+        atomic_fetch_add(&board->unreported, 1);
+    }
     snprintf(id, id_size, "%s", s->task_id);
     snprintf(name, name_size, "%s", s->task_name);
     s->busy = 0;
     return true;
+}
+
+bool
+cel__board_overdue(const cel_board_t *board, int slot, int64_t now_ms)
+{
+    const cel_slot_state_t *s = &board->slots[slot];
+
+    return s->busy && s->hard_limit_ms > 0 &&
+           now_ms - s->started_ms > s->hard_limit_ms;
 }
 
 /* A process is gone once it no longer exists or is a zombie. */
@@ -109,26 +154,57 @@ held_by_dead_child(cel_board_t *board, int self, const char *id)
 }
 
 bool
-cel__board_was_lost(cel_board_t *board, int self, const char *id, char *reason,
-                    size_t size)
+cel__board_was_lost(cel_board_t *board, int self, const char *id,
+                    cel_lost_info_t *info)
 {
+    bool found = false;
+
     if (held_by_dead_child(board, self, id)) {
-        snprintf(reason, size,
-                 "Worker exited prematurely: the child running "
-                 "it died.");
+        info->kind = CEL_LOST_DIED;
+        info->count = lost_before(board, id) + 1;
+        snprintf(info->reason, sizeof(info->reason),
+                 "Worker exited prematurely: the child running it died.");
         return true;
     }
+    /* The newest entry for id counts: it has the highest count. */
+    info->count = 0;
     for (int i = 0; i < CEL_LOST_MAX; i++) {
         cel_lost_t *l = &board->lost[i];
         unsigned before = atomic_load(&l->seq);
-        if (before == 0 || (before & 1)) {
+        if (before == 0 || (before & 1) || strcmp(l->task_id, id) != 0 ||
+            l->count <= info->count) {
             continue;
         }
-        bool match = strcmp(l->task_id, id) == 0;
-        if (match) {
-            snprintf(reason, size, "%s", l->reason);
+        cel_lost_info_t copy = {(cel_lost_kind_t)l->kind, l->count, ""};
+        snprintf(copy.reason, sizeof(copy.reason), "%s", l->reason);
+        if (atomic_load(&l->seq) == before) {
+            *info = copy;
+            found = true;
         }
-        if (match && atomic_load(&l->seq) == before) {
+    }
+    return found;
+}
+
+bool
+cel__board_claim_report(cel_board_t *board, cel_lost_t *out)
+{
+    if (atomic_load(&board->unreported) <= 0) {
+        return false;
+    }
+    for (int i = 0; i < CEL_LOST_MAX; i++) {
+        cel_lost_t *l = &board->lost[i];
+        int want = 1;
+        unsigned seq = atomic_load(&l->seq);
+        if ((seq & 1) == 0 &&
+            atomic_compare_exchange_strong(&l->report, &want, 2)) {
+            atomic_fetch_sub(&board->unreported, 1);
+            memcpy(out->task_id, l->task_id, sizeof(out->task_id));
+            memcpy(out->reason, l->reason, sizeof(out->reason));
+            memcpy(out->reply_to, l->reply_to, sizeof(out->reply_to));
+            memcpy(out->correlation_id, l->correlation_id,
+                   sizeof(out->correlation_id));
+            out->kind = l->kind;
+            out->count = l->count;
             return true;
         }
     }

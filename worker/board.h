@@ -21,18 +21,42 @@ typedef struct {
     volatile sig_atomic_t busy;      /* written by the child only */
     volatile pid_t pid;              /* the child that set busy */
     volatile sig_atomic_t consuming; /* the child's consumers are up */
+    volatile int64_t started_ms;     /* monotonic, when the task began */
+    volatile int64_t hard_limit_ms;  /* the task's hard limit, 0: none */
+    volatile sig_atomic_t acked;     /* acked early: no redelivery will come */
     char task_id[CEL_SHORTSTR_SIZE];
     char task_name[128];
+    char reply_to[CEL_SHORTSTR_SIZE]; /* where to report it, "" for nowhere */
+    char correlation_id[CEL_SHORTSTR_SIZE];
 } cel_slot_state_t;
 
+/* Why a task was lost. */
+typedef enum {
+    CEL_LOST_DIED = 1, /* its child died (crash, kill, OOM) */
+    CEL_LOST_TIMEOUT,  /* the master killed it at its hard time limit */
+} cel_lost_kind_t;
+
 typedef struct {
-    atomic_uint seq; /* odd while the master writes the entry */
+    atomic_uint seq;   /* odd while the master writes the entry */
+    int kind;          /* cel_lost_kind_t */
+    int count;         /* how many times this task was lost */
+    atomic_int report; /* 1: a child must report it (it was acked early,
+                          so no redelivery will); 2: claimed */
     char task_id[CEL_SHORTSTR_SIZE];
     char reason[160];
+    char reply_to[CEL_SHORTSTR_SIZE];
+    char correlation_id[CEL_SHORTSTR_SIZE];
 } cel_lost_t;
 
 typedef struct {
+    cel_lost_kind_t kind;
+    int count;
+    char reason[160];
+} cel_lost_info_t;
+
+typedef struct {
     atomic_uint next_lost;
+    atomic_int unreported; /* entries with report == 1 */
     cel_lost_t lost[CEL_LOST_MAX];
     int nslots;
     cel_slot_state_t slots[];
@@ -42,22 +66,39 @@ typedef struct {
 cel_board_t *cel__board_new(int nslots);
 void cel__board_free(cel_board_t *board);
 
-/* Child side: announce the task a slot runs, and clear it afterwards. */
-void cel__board_begin(cel_board_t *board, int slot, const char *id,
-                      const char *name);
+/* Child side: announce the task a slot runs (with its hard time limit in
+ * ms, 0 for none, which the master enforces), and clear it afterwards. A
+ * task acked before it runs also leaves where its failure goes, since no
+ * redelivery will tell anyone that it was lost. */
+typedef struct {
+    const char *id, *name;
+    int64_t hard_limit_ms;
+    bool acked;
+    const char *reply_to, *correlation_id; /* NULL when none */
+} cel_board_task_t;
+
+void cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t);
 void cel__board_end(cel_board_t *board, int slot);
 
 /* Master side: if the dead child in slot was running a task, record it as
- * lost with reason, clear the slot and return true (copying the id and
- * name for the log). */
-bool cel__board_reap(cel_board_t *board, int slot, const char *reason, char *id,
-                     size_t id_size, char *name, size_t name_size);
+ * lost (kind, reason; counting earlier losses of the same task), clear the
+ * slot and return true (copying the id and name for the log). */
+bool cel__board_reap(cel_board_t *board, int slot, cel_lost_kind_t kind,
+                     const char *reason, char *id, size_t id_size, char *name,
+                     size_t name_size);
+
+/* Master side: true when slot's task has run past its hard limit. */
+bool cel__board_overdue(const cel_board_t *board, int slot, int64_t now_ms);
 
 /* Child side: if task id was lost with a dead child, copy the reason and
  * return true. Besides the lost list it looks at the other slots: a
  * redelivered task still marked busy by a child that is dead but not yet
  * reaped was lost too (the broker can be faster than SIGCHLD). */
 bool cel__board_was_lost(cel_board_t *board, int self, const char *id,
-                         char *reason, size_t size);
+                         cel_lost_info_t *info);
+
+/* Child side: claims one lost task that must be reported (acked early),
+ * copying it into out. Returns false when there is none. */
+bool cel__board_claim_report(cel_board_t *board, cel_lost_t *out);
 
 #endif

@@ -1,8 +1,16 @@
 /* child.c: the executor loop. It waits for deliveries with a short timeout
  * so the shutdown flag is seen within a quarter second; a task that is
  * running always finishes first. On a broker error it drops the connection
- * (unacked messages go back to the queue) and reconnects with backoff. */
+ * (unacked messages go back to the queue) and reconnects with backoff.
+ *
+ * Tasks with an eta still ahead are held here, unacked, and run when due
+ * while other tasks go on; the prefetch window grows by one per held task
+ * (as Celery's does) so held tasks never starve the child. After
+ * --max-tasks-per-child tasks, or past --max-memory-per-child, the child
+ * retires: it closes its connection (its prefetched tasks go back to the
+ * queue) and exits for the master to replace it. */
 #include "child.h"
+#include "task_ctx.h"
 
 #include <cel/clock.h>
 #include <cel/log.h>
@@ -10,12 +18,21 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #define POLL_MS        250
 #define BACKOFF_MAX_MS 10000
+#define MAX_HELD       4096 /* eta tasks held per child */
+
+enum { SERVE_STOP = 0, SERVE_BROKEN = -1, SERVE_RETIRE = 1 };
+
+typedef struct {
+    int64_t due_us;
+    cel_delivery_t d;
+} held_t;
 
 volatile sig_atomic_t cel__child_stop = 0;
 
@@ -24,6 +41,13 @@ on_term(int sig)
 {
     (void)sig;
     cel__child_stop = 1;
+}
+
+static void
+on_alarm(int sig)
+{
+    (void)sig;
+    cel__soft_limit_hit = 1;
 }
 
 static void
@@ -36,6 +60,9 @@ child_signals(pid_t master)
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_alarm; /* the soft time limit; no SA_RESTART, so a
+                                 sleeping task wakes up */
+    sigaction(SIGALRM, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGINT, &sa, NULL); /* Ctrl-C is the master's to handle */
     sigaction(SIGPIPE, &sa, NULL);
@@ -97,30 +124,164 @@ connect_broker(cel_child_t *c)
     return -1;
 }
 
-/* Serves deliveries until shutdown (returns 0) or a broker error (-1). */
+static bool
+over_memory(const cel_child_t *c)
+{
+    long pages = 0, resident = 0;
+    FILE *f;
+
+    if (c->cfg->max_memory_per_child <= 0 ||
+        (f = fopen("/proc/self/statm", "r")) == NULL) {
+        return false;
+    }
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) {
+        resident = 0;
+    }
+    fclose(f);
+    long kib = resident * (sysconf(_SC_PAGESIZE) / 1024);
+    if (kib > c->cfg->max_memory_per_child) {
+        CEL_LOG(CEL_LOG_WARN,
+                "using %ld KiB, over --max-memory-per-child %ld; "
+                "retiring",
+                kib, c->cfg->max_memory_per_child);
+        return true;
+    }
+    return false;
+}
+
+static bool
+should_retire(const cel_child_t *c)
+{
+    long max = c->cfg->max_tasks_per_child;
+
+    if (max > 0 && c->tasks_done >= (uint64_t)max) {
+        CEL_LOG(CEL_LOG_INFO,
+                "ran %ld tasks (--max-tasks-per-child); "
+                "retiring",
+                max);
+        return true;
+    }
+    return over_memory(c);
+}
+
+/* The prefetch window: the configured one plus one per held eta task. */
 static int
-serve(cel_child_t *c)
+set_window(cel_child_t *c, int nheld)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    int r = cel_broker_qos(c->broker, c->cfg->prefetch_multiplier + nheld,
+                           false, &err);
+    if (r != 0) {
+        CEL_LOG(CEL_LOG_ERROR, "basic.qos: %s", err.text);
+    }
+    return r;
+}
+
+/* Runs the held tasks that are due; returns the broker result and the
+ * time of the next one in *next_us (0 when none is held). */
+static int
+run_due(cel_child_t *c, held_t *held, int *nheld, int64_t *next_us)
+{
+    int64_t now = cel_clock_wall_us();
+    int r = 0, before = *nheld;
+
+    *next_us = 0;
+    for (int i = 0; i < *nheld && r == 0;) {
+        int64_t again = 0;
+        if (held[i].due_us > now) {
+            *next_us = !*next_us || held[i].due_us < *next_us ? held[i].due_us
+                                                              : *next_us;
+            i++;
+            continue;
+        }
+        r = cel__execute(c, &held[i].d, &again);
+        if (r == CEL__HOLD) { /* the clock went back: keep it */
+            held[i++].due_us = again;
+            r = 0;
+            continue;
+        }
+        cel_delivery_clear(&held[i].d);
+        held[i] = held[--*nheld];
+    }
+    if (r == 0 && *nheld != before) {
+        r = set_window(c, *nheld);
+    }
+    return r;
+}
+
+static int
+hold(cel_child_t *c, held_t *held, int *nheld, cel_delivery_t *d,
+     int64_t due_us)
+{
+    if (*nheld == MAX_HELD) {
+        /* Too many waiting here: let the broker keep it a while longer. */
+        cel_error_t err = CEL_ERROR_INIT;
+        int r = cel_broker_reject(c->broker, d->delivery_tag, true, &err);
+        cel_delivery_clear(d);
+        return r;
+    }
+    held[*nheld].due_us = due_us;
+    held[*nheld].d = *d; /* takes over d's buffers */
+    ++*nheld;
+    return set_window(c, *nheld);
+}
+
+static int
+poll_timeout(int64_t next_us)
+{
+    if (next_us == 0) {
+        return POLL_MS;
+    }
+    int64_t ms = (next_us - cel_clock_wall_us()) / 1000 + 1;
+    return ms < 0 ? 0 : ms < POLL_MS ? (int)ms : POLL_MS;
+}
+
+/* Serves deliveries until shutdown, a broker error or retirement. */
+static int
+serve(cel_child_t *c, held_t *held, int *nheld)
 {
     cel_error_t err = CEL_ERROR_INIT;
     cel_delivery_t d;
+    int64_t next_us = 0, due = 0;
 
     while (!cel__child_stop) {
-        int r = cel_broker_next(c->broker, POLL_MS, &d, &err);
+        if (cel__report_lost(c) != 0 ||
+            run_due(c, held, nheld, &next_us) != 0) {
+            return SERVE_BROKEN;
+        }
+        if (should_retire(c)) {
+            return SERVE_RETIRE;
+        }
+        int r = cel_broker_next(c->broker, poll_timeout(next_us), &d, &err);
         if (r == CEL_ETIMEDOUT) {
             continue;
         }
         if (r != 0) {
             cel_delivery_clear(&d);
             CEL_LOG(CEL_LOG_ERROR, "broker: %s", err.text);
-            return -1;
+            return SERVE_BROKEN;
         }
-        r = cel__execute(c, &d);
-        cel_delivery_clear(&d);
+        r = cel__execute(c, &d, &due);
+        if (r == CEL__HOLD) {
+            r = hold(c, held, nheld, &d, due);
+        } else {
+            cel_delivery_clear(&d);
+        }
         if (r != 0) {
-            return -1;
+            return SERVE_BROKEN;
         }
     }
-    return 0;
+    return SERVE_STOP;
+}
+
+static void
+drop_held(held_t *held, int *nheld)
+{
+    /* Unacked: they go back to the queue with the connection. */
+    for (int i = 0; i < *nheld; i++) {
+        cel_delivery_clear(&held[i].d);
+    }
+    *nheld = 0;
 }
 
 int
@@ -129,25 +290,30 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
 {
     cel_child_t c = {.cfg = cfg, .reg = reg, .board = board, .slot = slot};
     char role[32];
+    int r = SERVE_STOP, nheld = 0;
 
     snprintf(role, sizeof(role), "child-%d", slot + 1);
     cel_log_set_role(role);
     child_signals(master);
-    while (!cel__child_stop) {
+    held_t *held = calloc(MAX_HELD, sizeof(*held));
+    while (held != NULL && !cel__child_stop) {
         if (connect_broker(&c) != 0) {
             break;
         }
-        int r = serve(&c);
+        r = serve(&c, held, &nheld);
         board->slots[slot].consuming = 0;
+        drop_held(held, &nheld);
         /* Closing returns prefetched, unstarted messages to the queue. */
         cel_broker_close(c.broker);
         c.broker = NULL;
-        if (r == 0) {
+        if (r != SERVE_BROKEN) {
             break;
         }
         cel_clock_sleep_ms(500, &cel__child_stop);
     }
-    CEL_LOG(CEL_LOG_INFO, "warm shutdown done after %llu tasks",
+    free(held);
+    CEL_LOG(CEL_LOG_INFO, "%s after %llu tasks",
+            r == SERVE_RETIRE ? "retired" : "warm shutdown done",
             (unsigned long long)c.tasks_done);
-    return 0;
+    return held == NULL ? 1 : r == SERVE_RETIRE ? CEL_EXIT_RECYCLE : 0;
 }

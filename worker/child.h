@@ -29,9 +29,17 @@ int cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
                     cel_board_t *board, int slot, pid_t master);
 
 /* cel__execute handles one delivery: decode, run, publish, ack or reject.
- * Returns 0, or a broker error after which the connection must be
- * rebuilt (the message is then redelivered by the broker). */
-int cel__execute(cel_child_t *c, cel_delivery_t *d);
+ * Returns 0; CEL__HOLD when the task's eta is still ahead (the caller
+ * keeps d and calls again at *hold_until_us, wall clock); or a broker error
+ * after which the connection must be rebuilt (the message is then
+ * redelivered by the broker). */
+#define CEL__HOLD 1
+int cel__execute(cel_child_t *c, cel_delivery_t *d, int64_t *hold_until_us);
+
+/* cel__report_lost publishes the failures of tasks lost after they were
+ * acked early (no redelivery will report them). Returns 0 or a broker
+ * error. */
+int cel__report_lost(cel_child_t *c);
 
 /* The child's warm-shutdown flag, set by its SIGTERM handler. */
 extern volatile sig_atomic_t cel__child_stop;

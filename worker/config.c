@@ -17,6 +17,9 @@ static const char usage_text[] =
     "usage: workerd -A MODULE.so [-c N] [-Q QUEUES] [-b URL] [-n NAME]\n"
     "               [-l LEVEL] [--prefetch-multiplier N]\n"
     "               [--max-message-size BYTES] [--heartbeat SECONDS]\n"
+    "               [--acks-early] [--reject-on-worker-lost]\n"
+    "               [--time-limit S] [--soft-time-limit S]\n"
+    "               [--max-tasks-per-child N] [--max-memory-per-child KIB]\n"
     "\n"
     "Runs Celery tasks written in C: forks N children, each consuming the\n"
     "queues and publishing results to the callers' rpc:// reply queues.\n"
@@ -35,6 +38,17 @@ static const char usage_text[] =
     "                              16777216)\n"
     "      --heartbeat S           AMQP heartbeat per child (default 0: off;\n"
     "                              TCP keepalive watches the connection)\n"
+    "      --acks-early            ack a task before running it (at most\n"
+    "                              once); default: after its result is\n"
+    "                              published (at least once)\n"
+    "      --reject-on-worker-lost run a task whose child died again (up to\n"
+    "                              3 times) instead of failing it with\n"
+    "                              WorkerLostError\n"
+    "      --time-limit S          hard limit: the child is killed and the\n"
+    "                              task fails with TimeLimitExceeded\n"
+    "      --soft-time-limit S     the task is told (SoftTimeLimitExceeded)\n"
+    "      --max-tasks-per-child N replace a child after N tasks\n"
+    "      --max-memory-per-child K replace a child whose RSS passes K KiB\n"
     "  -h, --help                  show this help\n"
     "  -V, --version               show the version\n"
     "\n"
@@ -126,7 +140,67 @@ set_defaults(cel_worker_config_t *cfg)
     cfg->max_message_bytes = 16u << 20;
 }
 
-enum { OPT_PREFETCH = 256, OPT_MAXMSG, OPT_HEARTBEAT };
+enum {
+    OPT_PREFETCH = 256,
+    OPT_MAXMSG,
+    OPT_HEARTBEAT,
+    OPT_ACKS_EARLY,
+    OPT_REJECT_LOST,
+    OPT_TIME_LIMIT,
+    OPT_SOFT_LIMIT,
+    OPT_MAX_TASKS,
+    OPT_MAX_MEMORY,
+};
+
+static int
+parse_seconds(const char *s, double *out)
+{
+    char *end;
+
+    if (s == NULL || *s == '\0') {
+        return -1;
+    }
+    double v = strtod(s, &end);
+    if (*end != '\0' || !(v > 0 && v <= 86400 * 365)) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The options that tune how tasks run, apart from the connection ones. */
+static int
+apply_task_option(int c, const char *arg, cel_worker_config_t *cfg,
+                  cel_error_t *err)
+{
+    long v;
+
+    switch (c) {
+    case OPT_ACKS_EARLY: cfg->acks_early = true; return 0;
+    case OPT_REJECT_LOST: cfg->reject_on_worker_lost = true; return 0;
+    case OPT_TIME_LIMIT:
+    case OPT_SOFT_LIMIT:
+        if (parse_seconds(arg, c == OPT_TIME_LIMIT
+                                   ? &cfg->time_limit
+                                   : &cfg->soft_time_limit) != 0) {
+            return cel_error_set(err, CEL_EINVAL, "--%s wants seconds above 0",
+                                 c == OPT_TIME_LIMIT ? "time-limit"
+                                                     : "soft-time-limit");
+        }
+        return 0;
+    case OPT_MAX_TASKS:
+    case OPT_MAX_MEMORY:
+        if (parse_int(arg, 1, 1L << 40, &v) != 0) {
+            return cel_error_set(err, CEL_EINVAL, "--%s wants a number above 0",
+                                 c == OPT_MAX_TASKS ? "max-tasks-per-child"
+                                                    : "max-memory-per-child");
+        }
+        *(c == OPT_MAX_TASKS ? &cfg->max_tasks_per_child
+                             : &cfg->max_memory_per_child) = v;
+        return 0;
+    }
+    return cel_error_set(err, CEL_EINVAL, "unknown option");
+}
 
 static const struct option long_opts[] = {
     {"app", required_argument, NULL, 'A'},
@@ -138,6 +212,12 @@ static const struct option long_opts[] = {
     {"prefetch-multiplier", required_argument, NULL, OPT_PREFETCH},
     {"max-message-size", required_argument, NULL, OPT_MAXMSG},
     {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+    {"acks-early", no_argument, NULL, OPT_ACKS_EARLY},
+    {"reject-on-worker-lost", no_argument, NULL, OPT_REJECT_LOST},
+    {"time-limit", required_argument, NULL, OPT_TIME_LIMIT},
+    {"soft-time-limit", required_argument, NULL, OPT_SOFT_LIMIT},
+    {"max-tasks-per-child", required_argument, NULL, OPT_MAX_TASKS},
+    {"max-memory-per-child", required_argument, NULL, OPT_MAX_MEMORY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -194,7 +274,7 @@ apply_option(int c, const char *arg, cel_worker_config_t *cfg, cel_error_t *err)
         cfg->heartbeat_s = (int)v;
         return 0;
     }
-    return cel_error_set(err, CEL_EINVAL, "unknown option");
+    return apply_task_option(c, arg, cfg, err);
 }
 
 int

@@ -3,13 +3,15 @@
 #ifndef CEL_WORKER_CONFIG_H
 #define CEL_WORKER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cel/error.h>
 
-#define CEL_MAX_APPS   8
-#define CEL_MAX_QUEUES 16
-#define CEL_EXIT_USAGE 2 /* misuse; also "respawning cannot help" */
+#define CEL_MAX_APPS     8
+#define CEL_MAX_QUEUES   16
+#define CEL_EXIT_USAGE   2 /* misuse; also "respawning cannot help" */
+#define CEL_EXIT_RECYCLE 3 /* a child retired (max tasks/memory) */
 
 typedef struct {
     const char *apps[CEL_MAX_APPS]; /* -A: task modules (borrowed argv) */
@@ -18,12 +20,18 @@ typedef struct {
     char *queues_buf; /* owned copy of -Q, split in place */
     const char *queues[CEL_MAX_QUEUES];
     int nqueues;
-    const char *broker_url;   /* -b, CELERIAC_BROKER_URL, or the default */
-    char hostname[256];       /* -n, after %h/%n/%d expansion */
-    int loglevel;             /* -l */
-    int prefetch_multiplier;  /* per child */
-    size_t max_message_bytes; /* larger task bodies fail unread */
-    int heartbeat_s;          /* AMQP heartbeat of each child; 0 = off */
+    const char *broker_url;     /* -b, CELERIAC_BROKER_URL, or the default */
+    char hostname[256];         /* -n, after %h/%n/%d expansion */
+    int loglevel;               /* -l */
+    int prefetch_multiplier;    /* per child */
+    size_t max_message_bytes;   /* larger task bodies fail unread */
+    int heartbeat_s;            /* AMQP heartbeat of each child; 0 = off */
+    bool acks_early;            /* ack before running (Celery's default) */
+    bool reject_on_worker_lost; /* requeue a task whose child died */
+    double time_limit;          /* hard, seconds; 0: none */
+    double soft_time_limit;     /* seconds; 0: none */
+    long max_tasks_per_child;   /* 0: no limit */
+    long max_memory_per_child;  /* KiB of RSS; 0: no limit */
 } cel_worker_config_t;
 
 /* cel__config_parse fills cfg from the environment and argv. Returns 0 to

@@ -1,10 +1,12 @@
 /* execute.c: one task message, from delivery to ack.
  *
- * Order of events (at-least-once): run the task, publish its result, then
- * ack. Messages that can never succeed (malformed, unknown task, lost with
- * a dead child) are answered with a FAILURE where a reply queue is known and
+ * Order of events (at-least-once, the default): run the task, publish its
+ * result, then ack. With --acks-early the ack comes first (at most once).
+ * Messages that can never succeed (malformed, unknown task, lost with a
+ * dead child) are answered with a FAILURE where a reply queue is known and
  * rejected without requeue, so a dead-letter exchange on the queue gets
- * them and they never loop. */
+ * them and they never loop. A message whose eta is still ahead is handed
+ * back to the child to hold; an expired one is revoked unrun. */
 #include "child.h"
 #include "task_ctx.h"
 
@@ -13,37 +15,51 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#define LOST_RERUNS                                                            \
+    3 /* --reject-on-worker-lost runs a lost task again                        \
+         at most this many times */
+
 static int
-publish_result(cel_child_t *c, const cel_task_msg_t *m, cel_state_t state,
-               const json_t *result, const char *traceback)
+publish_to(cel_child_t *c, const char *reply_to, const char *id,
+           const char *correlation_id, cel_state_t state, const json_t *result,
+           const char *traceback)
 {
     cel_envelope_t env;
     cel_error_t err = CEL_ERROR_INIT;
 
-    if (m->reply_to == NULL || m->id == NULL) {
+    if (reply_to == NULL || reply_to[0] == '\0' || id == NULL) {
         return 0; /* nobody asked for a result */
     }
-    int r = cel_result_encode(m->id, m->correlation_id, state, result,
-                              traceback, &env, &err);
+    int r = cel_result_encode(id, correlation_id, state, result, traceback,
+                              &env, &err);
     if (r == 0) {
-        r = cel_broker_publish(c->broker, "", m->reply_to, &env, &err);
+        r = cel_broker_publish(c->broker, "", reply_to, &env, &err);
         cel_envelope_clear(&env);
     }
     if (r != 0) {
-        CEL_LOG(CEL_LOG_ERROR, "cannot publish result of %s: %s", m->id,
-                err.text);
+        CEL_LOG(CEL_LOG_ERROR, "cannot publish result of %s: %s", id, err.text);
     }
     return r;
 }
 
 static int
-publish_exc(cel_child_t *c, const cel_task_msg_t *m, const char *type,
-            const char *module, const char *message, const char *traceback)
+publish_result(cel_child_t *c, const cel_task_msg_t *m, cel_state_t state,
+               const json_t *result, const char *traceback)
+{
+    return publish_to(c, m->reply_to, m->id, m->correlation_id, state, result,
+                      traceback);
+}
+
+static int
+publish_exc(cel_child_t *c, const cel_task_msg_t *m, cel_state_t state,
+            const char *type, const char *module, const char *message,
+            const char *traceback)
 {
     json_t *exc = cel_exc_new(type, module, message);
-    int r = publish_result(c, m, CEL_STATE_FAILURE, exc, traceback);
+    int r = publish_result(c, m, state, exc, traceback);
     json_decref(exc);
     return r;
 }
@@ -61,13 +77,25 @@ settle(cel_child_t *c, const cel_delivery_t *d, bool ack)
     return r;
 }
 
+/* Acks a message after its outcome was published, unless it was acked
+ * before it ran. A failed publish leaves the message to the broker, which
+ * redelivers it after we reconnect. */
+static int
+finish(cel_child_t *c, const cel_delivery_t *d, int published)
+{
+    if (published != 0) {
+        return published;
+    }
+    return c->cfg->acks_early ? 0 : settle(c, d, true);
+}
+
 /* A message we will never run: answer the caller with exception type
  * (module) and why, then drop it without requeue. The caller logs. */
 static int
 refuse(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
        const char *type, const char *module, const char *why)
 {
-    int r = publish_exc(c, m, type, module, why, NULL);
+    int r = publish_exc(c, m, CEL_STATE_FAILURE, type, module, why, NULL);
     int s = settle(c, d, false);
     return r != 0 ? r : s;
 }
@@ -84,55 +112,217 @@ format_traceback(const cel_child_t *c, const cel_task_ctx_t *ctx, char *out,
              ctx->exc_type, ctx->exc_message);
 }
 
+/* The limits that apply to m: its own (the timelimit header), else
+ * workerd's. */
+static void
+limits(const cel_child_t *c, const cel_task_msg_t *m, double *hard,
+       double *soft)
+{
+    *hard = m->time_limit > 0 ? m->time_limit : c->cfg->time_limit;
+    *soft =
+        m->soft_time_limit > 0 ? m->soft_time_limit : c->cfg->soft_time_limit;
+}
+
+static void
+arm_soft_limit(double seconds)
+{
+    struct itimerval it = {{0, 0}, {0, 0}};
+
+    cel__soft_limit_hit = 0;
+    if (seconds > 0) {
+        it.it_value.tv_sec = (time_t)seconds;
+        it.it_value.tv_usec =
+            (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6);
+        if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) {
+            it.it_value.tv_usec = 1;
+        }
+    }
+    setitimer(ITIMER_REAL, &it, NULL); /* zero disarms */
+}
+
+/* Runs fn with m's arguments under its time limits. Returns the value (or
+ * NULL with the failure or retry in ctx). */
+static json_t *
+run_task(cel_child_t *c, const cel_task_msg_t *m, cel_task_fn fn,
+         cel_task_ctx_t *ctx)
+{
+    double hard, soft;
+
+    limits(c, m, &hard, &soft);
+    cel_board_task_t bt = {.id = m->id,
+                           .name = m->task,
+                           .hard_limit_ms = (int64_t)(hard * 1000.0),
+                           .acked = c->cfg->acks_early,
+                           .reply_to = m->reply_to,
+                           .correlation_id = m->correlation_id};
+    cel__board_begin(c->board, c->slot, &bt);
+    arm_soft_limit(soft);
+    json_t *value = fn(ctx, m->args, m->kwargs);
+    arm_soft_limit(0);
+    if (value == NULL && !ctx->failed && !ctx->retry && cel__soft_limit_hit) {
+        cel_task_fail(ctx, "billiard.exceptions.SoftTimeLimitExceeded",
+                      "SoftTimeLimitExceeded(%g,)", soft);
+    }
+    return value;
+}
+
+/* Sends m again with retries + 1 and an eta countdown from now, as
+ * Celery's Task.retry does (same id, same reply queue), and tells the
+ * caller RETRY. */
 static int
-run_task(cel_child_t *c, const cel_task_msg_t *m, cel_task_fn fn)
+republish(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
+          const cel_task_ctx_t *ctx)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    char eta[CEL_ISO_SIZE], why[1200];
+    cel_envelope_t env = d->env;
+
+    if (m->protocol != 2) {
+        return -1;
+    }
+    cel_clock_format_iso(
+        cel_clock_wall_us() + (int64_t)(ctx->retry_countdown * 1e6), eta);
+    env.headers = json_deep_copy(d->env.headers);
+    env.body_owned = NULL; /* the body stays d's */
+    json_object_set_new(env.headers, "retries",
+                        json_integer((json_int_t)m->retries + 1));
+    json_object_set_new(env.headers, "eta", json_string(eta));
+    int r =
+        cel_broker_publish(c->broker, d->exchange, d->routing_key, &env, &err);
+    json_decref(env.headers);
+    if (r != 0) {
+        CEL_LOG(CEL_LOG_ERROR, "cannot send %s[%s] again: %s", m->task, m->id,
+                err.text);
+        return r;
+    }
+    snprintf(why, sizeof(why), "Retry in %gs: %s", ctx->retry_countdown,
+             ctx->exc_message);
+    CEL_LOG(CEL_LOG_INFO, "Task %s[%s] retry: %s", m->task, m->id, why);
+    return publish_exc(c, m, CEL_STATE_RETRY, "Retry", "celery.exceptions", why,
+                       NULL);
+}
+
+/* Publishes what the run came to: the value, a retry, or the failure. */
+static int
+report(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
+       cel_task_ctx_t *ctx, json_t *value, double secs)
+{
+    char tb[1600];
+
+    if (value != NULL && !ctx->failed) {
+        CEL_LOG(CEL_LOG_INFO, "Task %s[%s] succeeded in %.3fs", m->task, m->id,
+                secs);
+        return m->ignore_result
+                   ? 0
+                   : publish_result(c, m, CEL_STATE_SUCCESS, value, NULL);
+    }
+    if (ctx->retry && !ctx->failed) {
+        int r = republish(c, d, m, ctx);
+        if (r >= 0) {
+            return r;
+        }
+        cel_task_fail(ctx, "RuntimeError", "retry needs a protocol 2 message");
+    }
+    if (!ctx->failed) {
+        cel_task_fail(ctx, "RuntimeError", "task returned no result");
+    }
+    CEL_LOG(CEL_LOG_WARN, "Task %s[%s] raised %s: %s", m->task, m->id,
+            ctx->exc_type, ctx->exc_message);
+    format_traceback(c, ctx, tb, sizeof(tb));
+    return publish_exc(c, m, CEL_STATE_FAILURE, ctx->exc_type, ctx->exc_module,
+                       ctx->exc_message, tb);
+}
+
+static int
+run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
+    cel_task_fn fn)
 {
     cel_task_ctx_t ctx = {.id = m->id,
                           .name = m->task,
                           .hostname = c->cfg->hostname,
                           .retries = m->retries};
-    char tb[1600];
 
+    if (c->cfg->acks_early && settle(c, d, true) != 0) {
+        return -1; /* not acked: it will be redelivered, run it then */
+    }
     CEL_LOG(CEL_LOG_INFO, "Task %s[%s] received", m->task, m->id);
     int64_t t0 = cel_clock_now_ms();
-    cel__board_begin(c->board, c->slot, m->id, m->task);
-    json_t *value = fn(&ctx, m->args, m->kwargs);
-    double secs = (double)(cel_clock_now_ms() - t0) / 1000.0;
-    int r;
-    if (value != NULL && !ctx.failed) {
-        CEL_LOG(CEL_LOG_INFO, "Task %s[%s] succeeded in %.3fs", m->task, m->id,
-                secs);
-        r = m->ignore_result
-                ? 0
-                : publish_result(c, m, CEL_STATE_SUCCESS, value, NULL);
-    } else {
-        if (!ctx.failed) {
-            cel_task_fail(&ctx, "RuntimeError", "task returned no result");
-        }
-        CEL_LOG(CEL_LOG_WARN, "Task %s[%s] raised %s: %s", m->task, m->id,
-                ctx.exc_type, ctx.exc_message);
-        format_traceback(c, &ctx, tb, sizeof(tb));
-        r = publish_exc(c, m, ctx.exc_type, ctx.exc_module, ctx.exc_message,
-                        tb);
-    }
+    json_t *value = run_task(c, m, fn, &ctx);
+    int r = report(c, d, m, &ctx, value,
+                   (double)(cel_clock_now_ms() - t0) / 1000.0);
     json_decref(value);
-    return r;
+    cel__board_end(c->board, c->slot);
+    c->tasks_done++;
+    return finish(c, d, r);
+}
+
+/* A redelivered task that was running when its child died. Returns 1 when
+ * it should run again (--reject-on-worker-lost, a few times at most), else
+ * reports it and returns 0 or a broker error. */
+static int
+lost_again(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
+           int *rc)
+{
+    cel_lost_info_t lost;
+
+    if (!d->redelivered ||
+        !cel__board_was_lost(c->board, c->slot, m->id, &lost)) {
+        return 0;
+    }
+    bool timeout = lost.kind == CEL_LOST_TIMEOUT;
+    if (!timeout && c->cfg->reject_on_worker_lost &&
+        lost.count <= LOST_RERUNS) {
+        CEL_LOG(CEL_LOG_WARN,
+                "Task %s[%s] was lost with its child (%s); running it "
+                "again (%d of %d)",
+                m->task, m->id, lost.reason, lost.count, LOST_RERUNS);
+        return 0;
+    }
+    CEL_LOG(CEL_LOG_ERROR, "Task %s[%s] %s: %s; not running it again", m->task,
+            m->id, timeout ? "hit its hard time limit" : "killed its child",
+            lost.reason);
+    int r = publish_exc(c, m, CEL_STATE_FAILURE,
+                        timeout ? "TimeLimitExceeded" : "WorkerLostError",
+                        "billiard.exceptions", lost.reason, NULL);
+    *rc = r != 0 ? r : settle(c, d, true);
+    return 1;
+}
+
+/* Not run after its expiry: REVOKED, as Celery reports it. */
+static bool
+expired(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
+        int64_t now_us, int *rc)
+{
+    int64_t at;
+
+    if (m->expires == NULL || cel_clock_parse_iso(m->expires, &at) != 0 ||
+        at > now_us) {
+        return false;
+    }
+    CEL_LOG(CEL_LOG_WARN, "Task %s[%s] expired at %s; not running it", m->task,
+            m->id, m->expires);
+    int r = publish_exc(c, m, CEL_STATE_REVOKED, "TaskRevokedError",
+                        "celery.exceptions", "expired", NULL);
+    *rc = r != 0 ? r : settle(c, d, true);
+    return true;
 }
 
 static int
-dispatch(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m)
+dispatch(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
+         int64_t *hold_until_us)
 {
-    char reason[160];
+    int64_t now = cel_clock_wall_us(), eta;
+    int rc = 0;
 
-    if (d->redelivered &&
-        cel__board_was_lost(c->board, c->slot, m->id, reason, sizeof(reason))) {
-        CEL_LOG(CEL_LOG_ERROR,
-                "Task %s[%s] killed its child before: %s; not "
-                "running it again",
-                m->task, m->id, reason);
-        int r = publish_exc(c, m, "WorkerLostError", "billiard.exceptions",
-                            reason, NULL);
-        return r != 0 ? r : settle(c, d, true);
+    if (expired(c, d, m, now, &rc)) {
+        return rc;
+    }
+    if (m->eta != NULL && cel_clock_parse_iso(m->eta, &eta) == 0 && eta > now) {
+        *hold_until_us = eta;
+        return CEL__HOLD;
+    }
+    if (lost_again(c, d, m, &rc)) {
+        return rc;
     }
     cel_task_fn fn = cel__registry_find(c->reg, m->task);
     if (fn == NULL) {
@@ -142,16 +332,11 @@ dispatch(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m)
                 m->task);
         return refuse(c, d, m, "NotRegistered", "celery.exceptions", m->task);
     }
-    int r = run_task(c, m, fn);
-    cel__board_end(c->board, c->slot);
-    c->tasks_done++;
-    /* Without a published result there is nothing to ack: leave the
-     * message to the broker, which redelivers it after we reconnect. */
-    return r != 0 ? r : settle(c, d, true);
+    return run(c, d, m, fn);
 }
 
 int
-cel__execute(cel_child_t *c, cel_delivery_t *d)
+cel__execute(cel_child_t *c, cel_delivery_t *d, int64_t *hold_until_us)
 {
     cel_task_msg_t m;
     cel_error_t err = CEL_ERROR_INIT;
@@ -164,8 +349,26 @@ cel__execute(cel_child_t *c, cel_delivery_t *d)
         r = refuse(c, d, &m, big ? "ContentDisallowed" : "InvalidTaskError",
                    big ? "kombu.exceptions" : "celery.exceptions", err.text);
     } else {
-        r = dispatch(c, d, &m);
+        r = dispatch(c, d, &m, hold_until_us);
     }
     cel_task_msg_clear(&m);
+    return r;
+}
+
+int
+cel__report_lost(cel_child_t *c)
+{
+    cel_lost_t l;
+    int r = 0;
+
+    while (r == 0 && cel__board_claim_report(c->board, &l)) {
+        bool timeout = l.kind == CEL_LOST_TIMEOUT;
+        json_t *exc =
+            cel_exc_new(timeout ? "TimeLimitExceeded" : "WorkerLostError",
+                        "billiard.exceptions", l.reason);
+        r = publish_to(c, l.reply_to, l.task_id, l.correlation_id,
+                       CEL_STATE_FAILURE, exc, NULL);
+        json_decref(exc);
+    }
     return r;
 }

@@ -5,6 +5,8 @@
  * the process table. Order on each wake-up: reap, then act on the signal,
  * then respawn what is due. A child that lived less than a second is
  * restarted after a second, not at once, so a crashing child cannot spin.
+ * The master also enforces hard time limits: it reads each task's start
+ * from the board and kills a child whose task runs past its limit.
  *
  * Warm shutdown (first SIGTERM/SIGINT): children get SIGTERM, finish their
  * running task, report it, and exit; prefetched messages go back to the
@@ -33,7 +35,8 @@
 typedef struct {
     pid_t pid;
     int64_t started_at_ms;
-    int64_t respawn_at_ms; /* 0: nothing scheduled */
+    int64_t respawn_at_ms;   /* 0: nothing scheduled */
+    int64_t killed_limit_ms; /* killed at this hard time limit, 0: not */
     unsigned respawn : 1;
 } cel_child_slot_t;
 
@@ -104,28 +107,50 @@ describe_exit(int status, char *out, size_t size)
     }
 }
 
+static bool
+recycled(int status)
+{
+    return WIFEXITED(status) && WEXITSTATUS(status) == CEL_EXIT_RECYCLE;
+}
+
+/* Records what the dead child was running as lost, and logs the death. */
 static void
-child_exited(cel_master_t *m, int i, int status)
+record_loss(cel_master_t *m, int i, int status)
 {
     char how[64], reason[160], id[CEL_SHORTSTR_SIZE], name[128];
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    int64_t limit = m->slots[i].killed_limit_ms;
+    cel_lost_kind_t kind = limit ? CEL_LOST_TIMEOUT : CEL_LOST_DIED;
 
     describe_exit(status, how, sizeof(how));
-    snprintf(reason, sizeof(reason), "Worker exited prematurely: %s Job: %d.",
-             how, i);
-    if (cel__board_reap(m->board, i, reason, id, sizeof(id), name,
+    if (limit) {
+        snprintf(reason, sizeof(reason), "Time limit (%gs) exceeded",
+                 (double)limit / 1000.0);
+    } else {
+        snprintf(reason, sizeof(reason),
+                 "Worker exited prematurely: %s Job: %d.", how, i);
+    }
+    if (cel__board_reap(m->board, i, kind, reason, id, sizeof(id), name,
                         sizeof(name))) {
         CEL_LOG(CEL_LOG_ERROR,
-                "child-%d (pid %d) died (%s) while running "
-                "task %s[%s]",
-                i + 1, (int)m->slots[i].pid, how, name, id);
+                "child-%d (pid %d) died (%s) while running task %s[%s]", i + 1,
+                (int)m->slots[i].pid, how, name, id);
+    } else if (recycled(status)) {
+        CEL_LOG(CEL_LOG_INFO, "child-%d (pid %d) retired; replacing it", i + 1,
+                (int)m->slots[i].pid);
     } else if (!clean || !m->stopping) {
         CEL_LOG(clean ? CEL_LOG_INFO : CEL_LOG_ERROR,
-                "child-%d (pid %d) "
-                "exited (%s)",
-                i + 1, (int)m->slots[i].pid, how);
+                "child-%d (pid %d) exited (%s)", i + 1, (int)m->slots[i].pid,
+                how);
     }
+}
+
+static void
+child_exited(cel_master_t *m, int i, int status)
+{
+    record_loss(m, i, status);
     m->slots[i].pid = 0;
+    m->slots[i].killed_limit_ms = 0;
     m->board->slots[i].consuming = 0;
     m->live--;
     if (m->stopping ||
@@ -133,9 +158,35 @@ child_exited(cel_master_t *m, int i, int status)
         m->slots[i].respawn = 0;
         return;
     }
+    /* A child that retired (max tasks or memory) is replaced at once; one
+     * that died young waits a second, so a crashing child cannot spin. */
     int64_t lived = cel_clock_now_ms() - m->slots[i].started_at_ms;
+    bool wait = lived < RESPAWN_DELAY_MS && !recycled(status);
     m->slots[i].respawn_at_ms =
-        cel_clock_now_ms() + (lived < RESPAWN_DELAY_MS ? RESPAWN_DELAY_MS : 0);
+        cel_clock_now_ms() + (wait ? RESPAWN_DELAY_MS : 0);
+}
+
+/* Kills a child whose task has run past its hard time limit; the task is
+ * then reported as TimeLimitExceeded and not run again. */
+static void
+enforce_limits(cel_master_t *m)
+{
+    int64_t now = cel_clock_now_ms();
+
+    for (int i = 0; i < m->cfg->concurrency; i++) {
+        cel_child_slot_t *s = &m->slots[i];
+        if (s->pid > 0 && !s->killed_limit_ms &&
+            cel__board_overdue(m->board, i, now)) {
+            s->killed_limit_ms = m->board->slots[i].hard_limit_ms;
+            CEL_LOG(CEL_LOG_ERROR,
+                    "Hard time limit (%gs) exceeded for %s[%s]; killing "
+                    "child-%d (pid %d)",
+                    (double)s->killed_limit_ms / 1000.0,
+                    m->board->slots[i].task_name, m->board->slots[i].task_id,
+                    i + 1, (int)s->pid);
+            kill(s->pid, SIGKILL);
+        }
+    }
 }
 
 static void
@@ -245,6 +296,7 @@ master_loop(cel_master_t *m, const sigset_t *set)
         int sig = sigtimedwait(set, NULL, &tick);
         reap(m);
         on_signal(m, sig);
+        enforce_limits(m);
         respawn_due(m);
         if (!m->announced && !m->stopping) {
             announce_ready(m);

@@ -99,10 +99,60 @@ cel_task_hostname(const cel_task_ctx_t *ctx)
     return ctx->hostname;
 }
 
-void
+volatile sig_atomic_t cel__soft_limit_hit = 0;
+
+int
 cel_task_sleep(double seconds)
 {
-    if (seconds > 0) {
-        cel_clock_sleep_ms((int64_t)(seconds * 1000.0 + 0.5), NULL);
+    if (seconds <= 0) {
+        return cel__soft_limit_hit ? -1 : 0;
     }
+    return cel_clock_sleep_ms((int64_t)(seconds * 1000.0 + 0.5),
+                              (volatile int *)&cel__soft_limit_hit);
+}
+
+bool
+cel_task_soft_limit_hit(const cel_task_ctx_t *ctx)
+{
+    (void)ctx; /* one task runs per child at a time */
+    return cel__soft_limit_hit != 0;
+}
+
+json_t *
+cel_task_retry(cel_task_ctx_t *ctx, double countdown, int max_retries,
+               const char *exc_type, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ctx->failed) {
+        return NULL;
+    }
+    if (max_retries >= 0 && ctx->retries >= max_retries) {
+        /* Out of retries: the task fails with what made it retry. */
+        ctx->failed = true;
+        set_exc_names(ctx, exc_type && exc_type[0] ? exc_type
+                                                   : "celery.exceptions."
+                                                     "MaxRetriesExceededError");
+        va_start(ap, fmt);
+        vsnprintf(ctx->exc_message, sizeof(ctx->exc_message), fmt, ap);
+        va_end(ap);
+        return NULL;
+    }
+    ctx->retry = true;
+    ctx->retry_countdown = countdown > 0 ? countdown : 0;
+    va_start(ap, fmt);
+    vsnprintf(ctx->exc_message, sizeof(ctx->exc_message), fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+double
+cel_task_backoff(const cel_task_ctx_t *ctx, double base, double cap)
+{
+    double d = base;
+
+    for (int64_t i = 0; i < ctx->retries && d < cap; i++) {
+        d *= 2;
+    }
+    return d < cap ? d : cap;
 }

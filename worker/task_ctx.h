@@ -5,15 +5,23 @@
 
 #include <cel/task.h>
 
+#include <signal.h>
+
 struct cel_task_ctx {
     const char *id;
     const char *name;
     const char *hostname;
     int64_t retries;
     bool failed;
+    bool retry;             /* cel_task_retry asked for another run */
+    double retry_countdown; /* seconds */
     char exc_type[128];
     char exc_module[128];
     char exc_message[1024];
 };
+
+/* Set by the child's SIGALRM handler when the running task passes its
+ * soft time limit; cleared before each task. */
+extern volatile sig_atomic_t cel__soft_limit_hit;
 
 #endif

@@ -69,8 +69,34 @@ int64_t cel_task_retries(const cel_task_ctx_t *ctx);
 const char *cel_task_hostname(const cel_task_ctx_t *ctx);
 
 /* cel_task_sleep sleeps seconds (fractions allowed), resuming after
- * signals, so a warm shutdown never cuts a task's sleep short. */
-void cel_task_sleep(double seconds);
+ * signals, so a warm shutdown never cuts a task's sleep short. Returns 0,
+ * or -1 when the task's soft time limit cut it short. */
+int cel_task_sleep(double seconds);
+
+/* cel_task_soft_limit_hit is true once the task has run past its soft
+ * time limit (the message's, else workerd's --soft-time-limit): the task
+ * should clean up and return, e.g. with
+ * cel_task_fail(ctx, "SoftTimeLimitExceeded", ...). A task that returns
+ * nothing after the soft limit fails with SoftTimeLimitExceeded. Past the
+ * hard limit the child is killed and the task fails with
+ * TimeLimitExceeded. */
+bool cel_task_soft_limit_hit(const cel_task_ctx_t *ctx);
+
+/* cel_task_retry asks for the task to run again in countdown seconds, as
+ * Celery's self.retry(countdown=, max_retries=, exc=) does: the message is
+ * sent again with the same id and retries + 1, and the caller sees RETRY
+ * until a later run finishes. Once the task has been retried max_retries
+ * times (-1: no limit), it fails instead, with exc_type and the message
+ * (MaxRetriesExceededError when exc_type is NULL). Returns NULL, so a task
+ * can `return cel_task_retry(...)`. */
+json_t *cel_task_retry(cel_task_ctx_t *ctx, double countdown, int max_retries,
+                       const char *exc_type, const char *fmt, ...)
+    CEL_PRINTF(5, 6);
+
+/* cel_task_backoff is an exponential countdown for cel_task_retry:
+ * base * 2^retries seconds, at most cap (Celery's retry_backoff without
+ * jitter). */
+double cel_task_backoff(const cel_task_ctx_t *ctx, double base, double cap);
 
 /* cel_args_check checks the call against a signature of nparams named
  * parameters, all required, as Python does: too many or too few positional
