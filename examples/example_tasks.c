@@ -5,6 +5,9 @@
 #include "tasks.h"
 
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 CEL_TASK_IMPL(fun, int64_t x)
@@ -118,6 +121,59 @@ CEL_TASK_IMPL(crash)
     return NULL;
 }
 
+/* Crashes the first time (creating marker), succeeds after: a task that
+ * only --reject-on-worker-lost can finish. */
+CEL_TASK_IMPL(crash_once, const char *marker)
+{
+    (void)ctx;
+    if (access(marker, F_OK) != 0) {
+        FILE *f = fopen(marker, "w");
+        if (f != NULL) {
+            fclose(f);
+        }
+        raise(SIGKILL);
+    }
+    return json_string("survived");
+}
+
+/* Asks for a retry until it has been retried `fails` times, backing off
+ * 0.05 s, 0.1 s, 0.2 s...; returns the retry count it got to. */
+CEL_TASK_IMPL(flaky, int64_t fails, int64_t max_retries)
+{
+    if (cel_task_retries(ctx) < fails) {
+        return cel_task_retry(ctx, cel_task_backoff(ctx, 0.05, 1.0),
+                              (int)max_retries, "ConnectionError",
+                              "flaky: attempt %lld failed",
+                              (long long)cel_task_retries(ctx) + 1);
+    }
+    return json_integer(cel_task_retries(ctx));
+}
+
+/* Sleeps, but stops and cleans up at the soft time limit. */
+CEL_TASK_IMPL(sleepy, double nsecs)
+{
+    if (cel_task_sleep(nsecs) != 0) {
+        return cel_task_fail(ctx, "billiard.exceptions.SoftTimeLimitExceeded",
+                             "sleepy stopped early and cleaned up");
+    }
+    return json_real(nsecs);
+}
+
+/* Takes mib MiB and keeps it (so the child's RSS stays up), for
+ * --max-memory-per-child. */
+CEL_TASK_IMPL(hog, int64_t mib)
+{
+    static char *volatile kept; /* volatile: the memory must really be kept */
+    size_t n = (size_t)mib << 20;
+
+    (void)ctx;
+    kept = malloc(n);
+    if (kept != NULL) {
+        memset(kept, 1, n);
+    }
+    return json_integer((json_int_t)getpid());
+}
+
 int cel_module_init(cel_registry_t *reg);
 
 int
@@ -137,6 +193,10 @@ cel_module_init(cel_registry_t *reg)
         {"count", count_task},
         {"echo", echo_task},
         {"crash", crash_task},
+        {"crash_once", crash_once_task},
+        {"flaky", flaky_task},
+        {"sleepy", sleepy_task},
+        {"hog", hog_task},
     };
     for (size_t i = 0; i < sizeof(tasks) / sizeof(tasks[0]); i++) {
         int r = cel_registry_add(reg, tasks[i].name, tasks[i].fn);

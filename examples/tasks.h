@@ -15,8 +15,12 @@ CEL_TASK3(slow_sum, double, nsecs, int64_t, x, int64_t, y)
 CEL_TASK3(slow_diff, double, nsecs, int64_t, x, int64_t, y)
 CEL_TASK1(broken_function, double, nsecs) /* ValueError */
 CEL_TASK2(count_primes, int64_t, from, int64_t, to)
-CEL_TASK1(count, int64_t, number)      /* 10,000,000 * number, slowly */
-CEL_TASK1(echo, const json_t *, value) /* value, unchanged */
-CEL_TASK0(crash)                       /* SIGKILLs its child */
+CEL_TASK1(count, int64_t, number)           /* 10,000,000 * number, slowly */
+CEL_TASK1(echo, const json_t *, value)      /* value, unchanged */
+CEL_TASK0(crash)                            /* SIGKILLs its child */
+CEL_TASK1(crash_once, const char *, marker) /* crash unless marker exists */
+CEL_TASK2(flaky, int64_t, fails, int64_t, max_retries) /* retries, backoff */
+CEL_TASK1(sleepy, double, nsecs) /* honours the soft time limit */
+CEL_TASK1(hog, int64_t, mib)     /* keeps mib MiB, returns the pid */
 
 #endif

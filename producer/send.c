@@ -130,6 +130,10 @@ cel__send(cel_client_t *c, const char *name, const json_t *args,
     if (cel_task_encode(&spec, &env, id, sizeof(id), err) != 0) {
         return NULL;
     }
+    /* No AMQP TTL, unlike Celery: a broker drops an expired message
+     * silently and its caller would wait for ever, while a worker that
+     * reads it answers REVOKED. The expires header is what counts. */
+    env.expiration[0] = '\0';
     cel__lock(c);
     cel_result_t *r = NULL;
     int rc = c->closed || c->dead ? CEL_ECLOSED : 0;
