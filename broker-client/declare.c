@@ -38,6 +38,15 @@ cel_broker_declare_exchange(cel_broker_t *b, const char *name, const char *type,
 }
 
 static void
+add_str(amqp_table_entry_t *e, int *n, const char *key, const char *value)
+{
+    e[*n].key = amqp_cstring_bytes(key);
+    e[*n].value.kind = AMQP_FIELD_KIND_UTF8;
+    e[*n].value.value.bytes = amqp_cstring_bytes(value);
+    (*n)++;
+}
+
+static void
 add_arg(amqp_table_entry_t *e, int *n, const char *key, int64_t value)
 {
     e[*n].key = amqp_cstring_bytes(key);
@@ -51,7 +60,7 @@ int
 cel_broker_declare_queue(cel_broker_t *b, const char *name,
                          const cel_queue_opts_t *o, cel_error_t *err)
 {
-    amqp_table_entry_t entries[3];
+    amqp_table_entry_t entries[5];
     int n = 0;
     int r = usable(b, err);
 
@@ -66,6 +75,13 @@ cel_broker_declare_queue(cel_broker_t *b, const char *name,
     }
     if (o->max_priority > 0) {
         add_arg(entries, &n, "x-max-priority", o->max_priority);
+    }
+    if (o->dead_letter_exchange != NULL) {
+        add_str(entries, &n, "x-dead-letter-exchange", o->dead_letter_exchange);
+    }
+    if (o->dead_letter_routing_key != NULL) {
+        add_str(entries, &n, "x-dead-letter-routing-key",
+                o->dead_letter_routing_key);
     }
     amqp_table_t args = {n, n ? entries : NULL};
     amqp_queue_declare(b->conn, b->channel, amqp_cstring_bytes(name),
@@ -104,13 +120,21 @@ cel_broker_declare_task_queue(cel_broker_t *b, const char *name,
                               cel_error_t *err)
 {
     static const cel_queue_opts_t opts = CEL_TASK_QUEUE_OPTS;
+    static const cel_queue_opts_t exists = {.passive = true};
+    cel_error_t e = CEL_ERROR_INIT;
 
-    int r = cel_broker_declare_exchange(b, name, "direct", true, false, err);
+    int r = cel_broker_declare_exchange(b, name, "direct", true, false, &e);
     if (r == 0) {
-        r = cel_broker_declare_queue(b, name, &opts, err);
+        r = cel_broker_declare_queue(b, name, &opts, &e);
+        if (r != 0 && strstr(e.text, "PRECONDITION_FAILED") != NULL) {
+            r = cel_broker_declare_queue(b, name, &exists, &e);
+        }
     }
     if (r == 0) {
-        r = cel_broker_bind(b, name, name, name, err);
+        r = cel_broker_bind(b, name, name, name, &e);
+    }
+    if (r != 0 && err != NULL) {
+        *err = e;
     }
     return r;
 }

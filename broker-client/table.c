@@ -156,7 +156,8 @@ array_to_json(const amqp_array_t *a, int depth, cel_error_t *err)
 static json_t *
 bytes_to_json(const amqp_bytes_t *b, cel_error_t *err)
 {
-    json_t *s = json_stringn(b->bytes, b->len);
+    /* An empty string may come with no buffer at all. */
+    json_t *s = json_stringn(b->len ? (const char *)b->bytes : "", b->len);
     if (s == NULL) {
         cel_error_set(err, CEL_EPROTO, "a header string is not valid UTF-8");
     }

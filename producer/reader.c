@@ -31,6 +31,10 @@ read_batch(cel_broker_t *rx, int timeout_ms, reply_t *out, int *n,
     *n = 0;
     while (*n < BATCH) {
         int r = cel_broker_next(rx, *n ? 0 : timeout_ms, &d, err);
+        if (r == CEL_EPROTO && d.delivery_tag != 0) {
+            cel_delivery_clear(&d); /* unreadable headers: not a reply */
+            continue;
+        }
         if (r != 0) {
             cel_delivery_clear(&d);
             return r == CEL_ETIMEDOUT && *n ? 0 : r;

@@ -256,6 +256,14 @@ serve(cel_child_t *c, held_t *held, int *nheld)
         if (r == CEL_ETIMEDOUT) {
             continue;
         }
+        if (r == CEL_EPROTO && d.delivery_tag != 0) {
+            r = cel__refuse_unreadable(c, &d, err.text);
+            cel_delivery_clear(&d);
+            if (r != 0) {
+                return SERVE_BROKEN;
+            }
+            continue;
+        }
         if (r != 0) {
             cel_delivery_clear(&d);
             CEL_LOG(CEL_LOG_ERROR, "broker: %s", err.text);

@@ -36,6 +36,11 @@ int cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
 #define CEL__HOLD 1
 int cel__execute(cel_child_t *c, cel_delivery_t *d, int64_t *hold_until_us);
 
+/* cel__refuse_unreadable answers and rejects (without requeue) a delivery
+ * whose headers could not be read. Returns 0 or a broker error. */
+int cel__refuse_unreadable(cel_child_t *c, const cel_delivery_t *d,
+                           const char *why);
+
 /* cel__report_lost publishes the failures of tasks lost after they were
  * acked early (no redelivery will report them). Returns 0 or a broker
  * error. */

@@ -356,6 +356,22 @@ cel__execute(cel_child_t *c, cel_delivery_t *d, int64_t *hold_until_us)
 }
 
 int
+cel__refuse_unreadable(cel_child_t *c, const cel_delivery_t *d, const char *why)
+{
+    /* Without headers there is no task id; Celery's correlation id is it. */
+    const char *id = d->env.correlation_id;
+
+    CEL_LOG(CEL_LOG_ERROR, "rejected unreadable message %s: %s",
+            id[0] ? id : "?", why);
+    json_t *exc = cel_exc_new("InvalidTaskError", "celery.exceptions", why);
+    int r = publish_to(c, d->env.reply_to, id[0] ? id : NULL, id,
+                       CEL_STATE_FAILURE, exc, NULL);
+    json_decref(exc);
+    int s = settle(c, d, false);
+    return r != 0 ? r : s;
+}
+
+int
 cel__report_lost(cel_child_t *c)
 {
     cel_lost_t l;

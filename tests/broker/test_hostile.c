@@ -4,6 +4,10 @@
  * task sent right after each one succeeds. */
 #include <cel/broker.h>
 #include <cel/id.h>
+#include <cel/url.h>
+
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
 
 #include "check.h"
 #include "support/support.h"
@@ -11,7 +15,7 @@
 #include <signal.h>
 
 static cel_broker_t *b;
-static char queue[80], replies[80];
+static char queue[80], replies[80], dead[80];
 
 static void
 publish_raw(const char *id, const json_t *headers, const char *body, size_t len,
@@ -97,6 +101,50 @@ expect_add_works(void)
     json_decref(result);
 }
 
+static int refused; /* messages the worker must dead-letter */
+
+/* A header string that is not UTF-8 cannot be made from JSON, so this one
+ * goes out through rabbitmq-c directly. */
+static void
+publish_bad_header(const char *id)
+{
+    cel_url_t u;
+    cel_error_t err = CEL_ERROR_INIT;
+    amqp_table_entry_t h[3];
+    amqp_basic_properties_t p = {0};
+    const char bad[] = "\xff\xfe";
+
+    CHECK_OK(cel_url_parse(test_broker_url(), &u, &err));
+    amqp_connection_state_t conn = amqp_new_connection();
+    amqp_socket_t *sock = amqp_tcp_socket_new(conn);
+    CHECK(amqp_socket_open(sock, u.host, u.port) == AMQP_STATUS_OK);
+    CHECK(amqp_login(conn, u.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
+                     u.user, u.password)
+              .reply_type == AMQP_RESPONSE_NORMAL);
+    amqp_channel_open(conn, 1);
+    h[0].key = amqp_cstring_bytes("id");
+    h[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    h[0].value.value.bytes = amqp_cstring_bytes(id);
+    h[1].key = amqp_cstring_bytes("task");
+    h[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    h[1].value.value.bytes = amqp_cstring_bytes("add");
+    h[2].key = amqp_cstring_bytes("origin");
+    h[2].value.kind = AMQP_FIELD_KIND_UTF8;
+    h[2].value.value.bytes = (amqp_bytes_t){2, (void *)bad};
+    p._flags = AMQP_BASIC_HEADERS_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG |
+               AMQP_BASIC_CORRELATION_ID_FLAG | AMQP_BASIC_REPLY_TO_FLAG;
+    p.headers = (amqp_table_t){3, h};
+    p.content_type = amqp_cstring_bytes("application/json");
+    p.correlation_id = amqp_cstring_bytes(id);
+    p.reply_to = amqp_cstring_bytes(replies);
+    CHECK(amqp_basic_publish(conn, 1, amqp_cstring_bytes(""),
+                             amqp_cstring_bytes(queue), 0, 0, &p,
+                             amqp_cstring_bytes("[[1, 2], {}, {}]")) == 0);
+    amqp_channel_close(conn, 1, AMQP_REPLY_SUCCESS);
+    amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
+    amqp_destroy_connection(conn);
+}
+
 static void
 hostile(const char *what, const char *task, const char *body, size_t len,
         const char *content_type, const char *exc_type)
@@ -108,6 +156,25 @@ hostile(const char *what, const char *task, const char *body, size_t len,
     publish_raw(id, h, body, len, content_type);
     json_decref(h);
     expect_failure(what, id, exc_type);
+    refused++;
+    expect_add_works();
+}
+
+/* A good body under the headers given as JSON, plus a fresh id. */
+static void
+hostile_headers(const char *what, const char *headers, const char *exc_type)
+{
+    char id[CEL_ID_SIZE];
+    const char body[] = "[[1, 2], {}, {}]";
+
+    cel_id_new(id);
+    json_t *h = json_loads(headers, 0, NULL);
+    CHECK(h != NULL);
+    json_object_set_new(h, "id", json_string(id));
+    publish_raw(id, h, body, strlen(body), "application/json");
+    json_decref(h);
+    expect_failure(what, id, exc_type);
+    refused++;
     expect_add_works();
 }
 
@@ -120,7 +187,15 @@ main(void)
 
     test_unique_name("test-hostile", queue, sizeof(queue));
     test_unique_name("test-hostile-replies", replies, sizeof(replies));
+    test_unique_name("test-hostile-dead", dead, sizeof(dead));
     CHECK_OK(cel_broker_open(test_broker_url(), NULL, &b, &err));
+    /* The task queue has a dead-letter queue, set up by its owner before
+     * any worker: refused messages must land there. */
+    cel_queue_opts_t tq = CEL_TASK_QUEUE_OPTS;
+    tq.dead_letter_exchange = "";
+    tq.dead_letter_routing_key = dead;
+    CHECK_OK(cel_broker_declare_queue(b, dead, &(cel_queue_opts_t){0}, &err));
+    CHECK_OK(cel_broker_declare_queue(b, queue, &tq, &err));
     CHECK_OK(cel_broker_declare_task_queue(b, queue, &err));
     q.exclusive = q.auto_delete = true;
     CHECK_OK(cel_broker_declare_queue(b, replies, &q, &err));
@@ -158,6 +233,26 @@ main(void)
     hostile("deep nesting", "echo", deep, n, "application/json",
             "InvalidTaskError");
 
+    /* Headers missing or of the wrong type. */
+    hostile_headers("no task header", "{}", "InvalidTaskError");
+    hostile_headers("retries a string",
+                    "{\"task\": \"add\", \"retries\": \"x\"}",
+                    "InvalidTaskError");
+    hostile_headers("timelimit not a pair",
+                    "{\"task\": \"add\", \"timelimit\": 5}",
+                    "InvalidTaskError");
+    hostile_headers("eta not a date", "{\"task\": \"add\", \"eta\": \"soon\"}",
+                    "InvalidTaskError");
+    hostile_headers("task not a string", "{\"task\": 7}", "InvalidTaskError");
+
+    /* A header that is not UTF-8: refused, and no reconnect loop. */
+    char bad_id[CEL_ID_SIZE];
+    cel_id_new(bad_id);
+    publish_bad_header(bad_id);
+    expect_failure("header not UTF-8", bad_id, "InvalidTaskError");
+    refused++;
+    expect_add_works();
+
     /* Protocol 1 is converted and runs. */
     char id[CEL_ID_SIZE], body[256], type[64];
     json_t *result, *empty = json_object();
@@ -179,7 +274,20 @@ main(void)
     CHECK_OK(cel_broker_consume(b, queue, false, NULL, 0, &err));
     CHECK_EQ_INT(cel_broker_next(b, 500, &d, &err), CEL_ETIMEDOUT);
     cel_delivery_clear(&d);
+    /* Every refused message went to the dead-letter queue. */
+    int dead_count = 0;
+    CHECK_OK(cel_broker_consume(b, dead, true, NULL, 0, &err));
+    int rc;
+    /* The one with the bad header arrives as CEL_EPROTO, tag and all. */
+    while ((rc = cel_broker_next(b, 500, &d, &err)) == 0 ||
+           (rc == CEL_EPROTO && d.delivery_tag != 0)) {
+        dead_count += strcmp(d.routing_key, dead) == 0;
+        cel_delivery_clear(&d);
+    }
+    cel_delivery_clear(&d);
+    CHECK_EQ_INT(dead_count, refused);
     CHECK_OK(cel_broker_delete_queue(b, queue, &err));
+    CHECK_OK(cel_broker_delete_queue(b, dead, &err));
     cel_broker_close(b);
     puts("ok");
     return 0;

@@ -57,15 +57,17 @@ typedef struct {
     bool durable;
     bool exclusive;
     bool auto_delete;
-    int64_t expires_ms;     /* x-expires, 0 for none */
-    int64_t message_ttl_ms; /* x-message-ttl, 0 for none */
-    int max_priority;       /* x-max-priority, 0 for none */
+    int64_t expires_ms;                  /* x-expires, 0 for none */
+    int64_t message_ttl_ms;              /* x-message-ttl, 0 for none */
+    int max_priority;                    /* x-max-priority, 0 for none */
+    const char *dead_letter_exchange;    /* x-dead-letter-exchange or NULL */
+    const char *dead_letter_routing_key; /* x-dead-letter-routing-key */
 } cel_queue_opts_t;
 
 /* The flags kombu gives a Celery task queue: durable, no arguments. */
 #define CEL_TASK_QUEUE_OPTS                                                    \
     {                                                                          \
-        false, true, false, false, 0, 0, 0                                     \
+        false, true, false, false, 0, 0, 0, NULL, NULL                         \
     }
 
 CEL_NODISCARD int cel_broker_declare_exchange(cel_broker_t *b, const char *name,
@@ -84,7 +86,10 @@ CEL_NODISCARD int cel_broker_delete_queue(cel_broker_t *b, const char *name,
 /* cel_broker_declare_task_queue declares a Celery task queue exactly as
  * kombu does for Queue(name, Exchange(name, 'direct'), routing_key=name):
  * the durable direct exchange, the durable queue with no arguments, and the
- * binding. Celery's default queue "celery" is the case name = "celery". */
+ * binding. Celery's default queue "celery" is the case name = "celery". A
+ * queue that exists already with other arguments (a dead-letter exchange,
+ * a TTL, a queue type set by its owner) is used as it is, where kombu
+ * would fail with PRECONDITION_FAILED. */
 CEL_NODISCARD int cel_broker_declare_task_queue(cel_broker_t *b,
                                                 const char *name,
                                                 cel_error_t *err);
@@ -133,7 +138,10 @@ typedef struct {
 /* cel_broker_next waits up to timeout_ms (0: just look, -1: forever) for a
  * delivery. Returns 0 with *d filled (release it with cel_delivery_clear),
  * CEL_ETIMEDOUT when nothing came, CEL_ECLOSED when the broker closed the
- * connection, or CEL_EBROKER / CEL_EPROTO. */
+ * connection, or CEL_EBROKER. CEL_EPROTO means a delivery came whose
+ * headers cannot be read (strings that are not UTF-8, nesting too deep):
+ * *d then has its tag, body and the other properties, but no headers, and
+ * the connection is fine; the caller should reject the message. */
 CEL_NODISCARD int cel_broker_next(cel_broker_t *b, int timeout_ms,
                                   cel_delivery_t *d, cel_error_t *err);
 void cel_delivery_clear(cel_delivery_t *d);
