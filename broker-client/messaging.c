@@ -86,6 +86,16 @@ cel_broker_publish(cel_broker_t *b, const char *exchange,
 }
 
 int
+cel_broker_drain(cel_broker_t *b, cel_error_t *err)
+{
+    if (b->closed) {
+        return cel_error_set(err, CEL_ECLOSED, "the connection is closed");
+    }
+    int r = read_confirms(b, 0, err);
+    return r == CEL_ETIMEDOUT ? 0 : r;
+}
+
+int
 cel_broker_confirm_select(cel_broker_t *b, cel_error_t *err)
 {
     if (b->confirming) {

@@ -4,11 +4,15 @@
  * sending never waits behind reading and the other way round. */
 #include "producer_internal.h"
 
+#include <cel/clock.h>
+#include <cel/log.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_RESULT_EXPIRES_MS 86400000 /* Celery's result_expires */
+#define RECONNECT_TRIES           6 /* backoff 0.1 s .. 3.2 s, 6.3 s in all */
 
 static _Thread_local cel_error_t thread_error;
 
@@ -43,6 +47,7 @@ destroy(cel_client_t *c)
     for (int i = 0; i < c->ndeclared; i++) {
         free(c->declared[i]);
     }
+    free(c->url);
     cel__pending_clear(&c->pending);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
@@ -111,32 +116,60 @@ broker_url(const cel_client_opts_t *o)
     return url && url[0] ? url : "amqp://guest:guest@localhost:5672//";
 }
 
+/* Opens a connection named name (suffix appended), trying again with
+ * backoff when tries > 1, with a log line per failed attempt. */
+static int
+connect_named(cel_client_t *c, const char *suffix, int tries,
+              cel_broker_t **out, cel_error_t *err)
+{
+    cel_broker_opts_t bo = CEL_BROKER_OPTS_INIT;
+    char name[CEL_SHORTSTR_SIZE + 16];
+    int64_t backoff = 100;
+    int r = 0;
+
+    snprintf(name, sizeof(name), "%s%s", c->name, suffix);
+    bo.name = name;
+    for (int i = 1; i <= tries; i++) {
+        r = cel_broker_open(c->url, &bo, out, err);
+        if (r == 0 || i == tries) {
+            break;
+        }
+        CEL_LOG(CEL_LOG_WARN,
+                "producer: %s; reconnecting in %.1fs (attempt %d "
+                "of %d)",
+                err ? err->text : "cannot connect", (double)backoff / 1000.0,
+                i + 1, tries);
+        (void)cel_clock_sleep_ms(backoff, NULL);
+        backoff *= 2;
+    }
+    return r;
+}
+
 int
 cel_client_open(const cel_client_opts_t *opts, cel_client_t **out,
                 cel_error_t *err)
 {
     static const cel_client_opts_t defaults = CEL_CLIENT_OPTS_INIT;
     const cel_client_opts_t *o = opts ? opts : &defaults;
-    cel_broker_opts_t bo = CEL_BROKER_OPTS_INIT;
 
     *out = NULL;
     cel_client_t *c = client_new();
-    if (c == NULL) {
+    if (c == NULL || (c->url = strdup(broker_url(o))) == NULL) {
+        free(c);
         return cel_error_set(err, CEL_ENOMEM, "out of memory");
     }
     const char *queue = o->queue ? o->queue : getenv("CELERIAC_QUEUE");
     snprintf(c->default_queue, sizeof(c->default_queue), "%s",
              queue && queue[0] ? queue : "celery");
-    char rx_name[CEL_SHORTSTR_SIZE];
-    bo.name = o->name ? o->name : "celeriac producer";
-    snprintf(rx_name, sizeof(rx_name), "%s results", bo.name);
-    int r = cel_broker_open(broker_url(o), &bo, &c->tx, err);
+    snprintf(c->name, sizeof(c->name), "%s",
+             o->name ? o->name : "celeriac producer");
+    c->result_expires_ms = o->result_expires_ms;
+    int r = connect_named(c, "", 1, &c->tx, err);
     if (r == 0) {
-        bo.name = rx_name;
-        r = cel_broker_open(broker_url(o), &bo, &c->rx, err);
+        r = connect_named(c, " results", 1, &c->rx, err);
     }
     if (r == 0) {
-        r = declare_reply_queue(c, o->result_expires_ms, err);
+        r = declare_reply_queue(c, c->result_expires_ms, err);
     }
     if (r != 0) {
         cel_client_close(c);
@@ -144,6 +177,70 @@ cel_client_open(const cel_client_opts_t *opts, cel_client_t **out,
     }
     *out = c;
     return 0;
+}
+
+void
+cel__lose_pending(cel_client_t *c)
+{
+    cel_pending_t *p = &c->pending;
+
+    for (size_t i = 0; i < p->cap; i++) {
+        cel_result_t *r = p->slots[i];
+        if (r != NULL) {
+            p->slots[i] = NULL;
+            r->flags = (uint8_t)((r->flags & ~R_TRACKED) | R_LOST);
+            c->lost++;
+            cel__result_ready(r); /* error_callback, group, or release */
+        }
+    }
+    p->count = 0;
+}
+
+int
+cel__client_revive(cel_client_t *c, cel_error_t *err)
+{
+    cel_broker_t *rx = NULL;
+    cel_error_t e = CEL_ERROR_INIT;
+
+    /* Nobody reads while we connect, and the lock is free meanwhile. */
+    c->reading = true;
+    cel_broker_t *old = c->rx;
+    c->rx = NULL;
+    cel__unlock(c);
+    cel_broker_close(old);
+    int r = connect_named(c, " results", RECONNECT_TRIES, &rx, &e);
+    cel__lock(c);
+    c->rx = rx;
+    if (r == 0) {
+        r = declare_reply_queue(c, c->result_expires_ms, &e);
+    }
+    c->reading = false;
+    pthread_cond_broadcast(&c->cond);
+    if (r != 0) {
+        snprintf(c->dead_err.text, sizeof(c->dead_err.text), "%s", e.text);
+        if (err != NULL) {
+            *err = e;
+        }
+        return r;
+    }
+    CEL_LOG(CEL_LOG_WARN, "producer: reconnected; results now come to %s",
+            c->reply_queue);
+    atomic_store(&c->tx_suspect, true); /* what killed rx may have hit tx */
+    c->dead = 0;
+    cel_error_clear(&c->dead_err);
+    return 0;
+}
+
+int
+cel__client_reopen_tx(cel_client_t *c, cel_error_t *err)
+{
+    cel_broker_close(c->tx);
+    c->tx = NULL;
+    for (int i = 0; i < c->ndeclared; i++) {
+        free(c->declared[i]); /* a new connection declares them again */
+    }
+    c->ndeclared = 0;
+    return connect_named(c, "", RECONNECT_TRIES, &c->tx, err);
 }
 
 /* Results the program has let go of, kept only for their callbacks, go
@@ -210,6 +307,14 @@ cel_client_join(cel_client_t *c, int64_t timeout_ms, cel_error_t *err)
     cel__lock(c);
     int r = cel__wait_for(c, all_arrived, NULL, timeout_ms,
                           "results still pending", err);
+    if (r == 0 && c->lost > 0) {
+        r = cel_error_set(err, CEL_ECONN,
+                          "%zu result(s) can no longer arrive: the "
+                          "connection to the broker was lost while they "
+                          "were pending (the rpc backend keeps no results)",
+                          c->lost);
+        c->lost = 0;
+    }
     cel__unlock(c);
     return r;
 }

@@ -15,11 +15,13 @@
 #include <cel/producer.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 /* result flags */
 #define R_USER    0x01 /* the program holds it (not yet freed) */
 #define R_TRACKED 0x02 /* in the pending table, waiting for its reply */
 #define R_QUEUED  0x04 /* ready, its callback not yet run */
+#define R_LOST    0x08 /* its reply can no longer come: connection lost */
 
 typedef struct {
     cel_callback_fn *ok, *fail;
@@ -73,18 +75,37 @@ struct cel_client {
     bool firing;         /* a thread is running callbacks */
     int dead;            /* the rx connection's error, 0 while it works */
     cel_error_t dead_err;
+    size_t lost; /* results lost with a connection, for join */
     cel_broker_t *rx;
     char reply_queue[CEL_ID_SIZE];
+    char *url;                    /* to reconnect */
+    char name[CEL_SHORTSTR_SIZE]; /* connection name */
+    int64_t result_expires_ms;
     cel_pending_t pending;
     cel_result_t *fire_head, *fire_tail;
 
     pthread_mutex_t send_lock; /* tx, declared, sends */
     cel_broker_t *tx;
+    atomic_bool tx_suspect; /* the reply connection died: look at tx too */
     char default_queue[CEL_SHORTSTR_SIZE];
     char *declared[CEL_MAX_DECLARED]; /* task queues declared already */
     int ndeclared;
     unsigned sends; /* to read replies now and then while sending */
 };
+
+/* cel__client_revive, with the lock held: after the reply connection was
+ * lost, connects again (with backoff, a log line per attempt) and
+ * declares a new reply queue. Returns 0 or the last attempt's error. */
+int cel__client_revive(cel_client_t *c, cel_error_t *err);
+
+/* cel__client_reopen_tx, with send_lock held: replaces a publishing
+ * connection that was lost. */
+int cel__client_reopen_tx(cel_client_t *c, cel_error_t *err);
+
+/* cel__lose_pending, with the lock held: the reply connection died, so
+ * every pending result is lost (its wait fails with the reason; its
+ * error_callback runs). */
+void cel__lose_pending(cel_client_t *c);
 
 /* cel__client_error is the calling thread's last error record. */
 cel_error_t *cel__client_error(void);

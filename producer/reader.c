@@ -180,6 +180,7 @@ cel__pump(cel_client_t *c, int timeout_ms, cel_error_t *err)
          * instead of waiting for replies that cannot come. */
         c->dead = r;
         c->dead_err = rerr;
+        cel__lose_pending(c);
     }
     pthread_cond_broadcast(&c->cond);
     fire(c);
@@ -211,8 +212,8 @@ cel__wait_for(cel_client_t *c, bool (*done)(cel_client_t *, void *), void *arg,
         }
         left = left < 0 ? 0 : left > 1000 ? 1000 : left;
         int r = cel__pump(c, (int)left, err);
-        if (r != 0 && r != CEL_ETIMEDOUT) {
-            return r;
+        if (r != 0 && r != CEL_ETIMEDOUT && !c->dead && !c->closed) {
+            return r; /* else: look at done() first, then at the loss */
         }
     }
 }

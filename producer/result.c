@@ -155,11 +155,31 @@ cel_result_failed(cel_result_t *r)
     return s == CEL_STATE_FAILURE || s == CEL_STATE_REVOKED;
 }
 
+/* Ready, or never to be: its client was closed, it was sent with
+ * ignore_result, or its reply was lost with the connection. */
 static bool
-result_ready(cel_client_t *c, void *arg)
+settled_or_gone(cel_client_t *c, void *arg)
 {
+    cel_result_t *r = arg;
+
     (void)c;
-    return cel_state_ready(((cel_result_t *)arg)->state);
+    return cel_state_ready(r->state) || !(r->flags & R_TRACKED);
+}
+
+static int
+gone(const cel_result_t *r, cel_error_t *err)
+{
+    if (r->flags & R_LOST) {
+        return cel_error_set(err, CEL_ECONN,
+                             "the connection to the broker was lost while "
+                             "task %s was pending: its result cannot come "
+                             "back (the rpc backend keeps no results)",
+                             r->id);
+    }
+    return cel_error_set(err, CEL_ECLOSED,
+                         "no result will come for task %s (its client was "
+                         "closed, or it was sent with ignore_result)",
+                         r->id);
 }
 
 int
@@ -167,17 +187,12 @@ cel_result_wait(cel_result_t *r, int64_t timeout_ms, cel_error_t *err)
 {
     cel_client_t *c = r->client;
     char what[CEL_SHORTSTR_SIZE + 32];
-    int rc = 0;
 
     cel__lock(c);
-    if (!cel_state_ready(r->state) && !(r->flags & R_TRACKED)) {
-        rc = cel_error_set(err, CEL_ECLOSED,
-                           "no result will come for task %s (its client was "
-                           "closed, or it was sent with ignore_result)",
-                           r->id);
-    } else {
-        snprintf(what, sizeof(what), "no result for task %s", r->id);
-        rc = cel__wait_for(c, result_ready, r, timeout_ms, what, err);
+    snprintf(what, sizeof(what), "no result for task %s", r->id);
+    int rc = cel__wait_for(c, settled_or_gone, r, timeout_ms, what, err);
+    if (rc == 0 && !cel_state_ready(r->state)) {
+        rc = gone(r, err);
     }
     cel__unlock(c);
     return rc;

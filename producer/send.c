@@ -36,11 +36,11 @@ seconds_to_us(double s)
 }
 
 static void
-fill_spec(cel_client_t *c, const cel_opts_t *o, cel_task_spec_t *spec)
+fill_spec(const char *reply_to, const cel_opts_t *o, cel_task_spec_t *spec)
 {
     int64_t now = cel_clock_wall_us();
 
-    spec->reply_to = o->ignore_result ? NULL : c->reply_queue;
+    spec->reply_to = o->ignore_result ? NULL : reply_to;
     spec->id = o->task_id;
     if (o->eta > 0) {
         spec->eta_us = seconds_to_us(o->eta);
@@ -60,6 +60,20 @@ fill_spec(cel_client_t *c, const cel_opts_t *o, cel_task_spec_t *spec)
     spec->headers = o->headers;
 }
 
+/* With send_lock held: is the publishing connection gone? A broker's
+ * close is only seen by reading, which a publish never does, so look now
+ * and then, and always after the reply connection was lost. */
+static bool
+tx_lost(cel_client_t *c)
+{
+    if ((atomic_exchange(&c->tx_suspect, false) ||
+         c->sends % READ_EVERY == 0) &&
+        cel_broker_drain(c->tx, NULL) != 0) {
+        return true;
+    }
+    return cel_broker_fd(c->tx) < 0;
+}
+
 /* Publishes env where the options route it: the default exchange with the
  * queue's name (declaring the queue first), or a named exchange. */
 static int
@@ -74,6 +88,8 @@ publish(cel_client_t *c, const cel_opts_t *o, const cel_envelope_t *env,
     pthread_mutex_lock(&c->send_lock);
     if (c->tx == NULL) {
         r = cel_error_set(err, CEL_ECLOSED, "the client was closed");
+    } else if (tx_lost(c)) {
+        r = cel__client_reopen_tx(c, err); /* connect again */
     }
     if (r == 0 && direct) {
         r = ensure_queue(c, key, err);
@@ -112,6 +128,51 @@ discard(cel_client_t *c, cel_result_t *r)
     cel__unref_unlock(c);
 }
 
+/* With the lock held: makes sure replies can come (reconnecting after a
+ * lost reply connection) and copies where they come to. */
+static int
+reply_route(cel_client_t *c, char *reply_to, cel_error_t *err)
+{
+    while (!c->closed && c->dead) {
+        if (c->reading) {
+            pthread_cond_wait(&c->cond, &c->lock); /* someone reconnects */
+            continue;
+        }
+        int r = cel__client_revive(c, err);
+        if (r != 0) {
+            return cel_error_set(err, r, "the client's connection is lost: %s",
+                                 c->dead_err.text);
+        }
+    }
+    if (c->closed) {
+        return cel_error_set(err, CEL_ECLOSED, "the client was closed");
+    }
+    memcpy(reply_to, c->reply_queue, CEL_ID_SIZE);
+    return 0;
+}
+
+/* Registers the result of task id, owned by the program or by group. */
+static cel_result_t *
+track(cel_client_t *c, const char *id, const char *reply_to,
+      const cel_opts_t *o, cel_group_t *group, cel_error_t *err)
+{
+    cel_result_t *r = NULL;
+
+    cel__lock(c);
+    if (c->closed || c->dead || strcmp(reply_to, c->reply_queue) != 0) {
+        /* The connection went while we encoded: the reply would be lost. */
+        cel_error_set(err, CEL_ECONN, "the client's connection was lost");
+    } else if ((r = cel__result_new(c, id, !o->ignore_result, o)) == NULL) {
+        cel_error_set(err, CEL_ENOMEM, "out of memory");
+    } else if (group != NULL) {
+        r->group = group;
+        r->flags &= ~R_USER;
+        group->held++;
+    }
+    cel__unlock(c);
+    return r;
+}
+
 cel_result_t *
 cel__send(cel_client_t *c, const char *name, const json_t *args,
           const json_t *kwargs, const cel_opts_t *opts, cel_group_t *group,
@@ -121,12 +182,18 @@ cel__send(cel_client_t *c, const char *name, const json_t *args,
     const cel_opts_t *o = opts ? opts : &defaults;
     cel_task_spec_t spec = CEL_TASK_SPEC_INIT;
     cel_envelope_t env;
-    char id[CEL_SHORTSTR_SIZE];
+    char id[CEL_SHORTSTR_SIZE], reply_to[CEL_ID_SIZE];
 
+    cel__lock(c);
+    int rc = reply_route(c, reply_to, err);
+    cel__unlock(c);
+    if (rc != 0) {
+        return NULL;
+    }
     spec.name = name;
     spec.args = args;
     spec.kwargs = kwargs;
-    fill_spec(c, o, &spec);
+    fill_spec(reply_to, o, &spec);
     if (cel_task_encode(&spec, &env, id, sizeof(id), err) != 0) {
         return NULL;
     }
@@ -134,35 +201,15 @@ cel__send(cel_client_t *c, const char *name, const json_t *args,
      * silently and its caller would wait for ever, while a worker that
      * reads it answers REVOKED. The expires header is what counts. */
     env.expiration[0] = '\0';
-    cel__lock(c);
-    cel_result_t *r = NULL;
-    int rc = c->closed || c->dead ? CEL_ECLOSED : 0;
-    if (rc == 0) {
-        r = cel__result_new(c, id, !o->ignore_result, o);
-        rc = r ? 0 : cel_error_set(err, CEL_ENOMEM, "out of memory");
-    } else if (c->closed) {
-        cel_error_set(err, rc, "the client was closed");
-    } else {
-        cel_error_set(err, rc, "the client's connection is lost: %s",
-                      c->dead_err.text);
-    }
-    if (r != NULL && group != NULL) {
-        r->group = group;
-        r->flags &= ~R_USER;
-        group->held++;
-    }
-    cel__unlock(c);
-    if (rc == 0) {
-        rc = publish(c, o, &env, err);
-        if (rc != 0) {
-            if (group != NULL) {
-                cel__lock(c);
-                group->held--;
-                cel__unlock(c);
-            }
-            discard(c, r);
-            r = NULL;
+    cel_result_t *r = track(c, id, reply_to, o, group, err);
+    if (r != NULL && publish(c, o, &env, err) != 0) {
+        if (group != NULL) {
+            cel__lock(c);
+            group->held--;
+            cel__unlock(c);
         }
+        discard(c, r);
+        r = NULL;
     }
     cel_envelope_clear(&env);
     return r;

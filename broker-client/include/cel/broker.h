@@ -123,6 +123,12 @@ CEL_NODISCARD int cel_broker_publish(cel_broker_t *b, const char *exchange,
  * publishes to be confirmed; the confirms of publishes nobody waits for
  * are read and counted along the way. */
 CEL_NODISCARD int cel_broker_confirm_select(cel_broker_t *b, cel_error_t *err);
+
+/* cel_broker_drain reads, without waiting, what the broker sent on a
+ * connection that only publishes (confirms, or a close that would
+ * otherwise go unnoticed until a later publish vanished). Returns 0, or
+ * CEL_ECLOSED / CEL_EBROKER when the broker closed it. */
+CEL_NODISCARD int cel_broker_drain(cel_broker_t *b, cel_error_t *err);
 CEL_NODISCARD int cel_broker_wait_confirms(cel_broker_t *b, int timeout_ms,
                                            cel_error_t *err);
 
