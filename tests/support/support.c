@@ -115,7 +115,7 @@ test_workerd_stop(pid_t pid, int sig, int timeout_ms)
 }
 
 int
-test_count_children(pid_t ppid)
+test_child_pids(pid_t ppid, pid_t *pids, int max)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
@@ -134,6 +134,9 @@ test_count_children(pid_t ppid)
             int parent;
             if (p && sscanf(p + 2, "%c %d", &state, &parent) == 2 &&
                 parent == ppid && state != 'Z') {
+                if (count < max && pids != NULL) {
+                    pids[count] = (pid_t)atoi(e->d_name);
+                }
                 count++;
             }
         }
@@ -143,4 +146,10 @@ test_count_children(pid_t ppid)
         closedir(d);
     }
     return count;
+}
+
+int
+test_count_children(pid_t ppid)
+{
+    return test_child_pids(ppid, NULL, 0);
 }
