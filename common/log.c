@@ -83,6 +83,9 @@ emit(char *buf, size_t len, size_t size)
     }
 }
 
+static void log_vwrite(int level, const char *where, const char *fmt,
+                       va_list ap, const char *suffix) CEL_PRINTF(3, 0);
+
 static void
 log_vwrite(int level, const char *where, const char *fmt, va_list ap,
            const char *suffix)
