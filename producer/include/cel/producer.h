@@ -76,7 +76,9 @@ typedef struct {
 
 /* cel_client_open connects and declares the client's reply queue. Returns
  * 0 with *out set (free with cel_client_close), or CEL_EURL, CEL_ECONN,
- * CEL_EBROKER with the reason in err. */
+ * CEL_EBROKER with the reason in err. After a lost connection the client
+ * reconnects at the next send (backoff, a log line per attempt, a new
+ * reply queue); results pending at the loss fail with CEL_ECONN. */
 CEL_NODISCARD int cel_client_open(const cel_client_opts_t *opts,
                                   cel_client_t **out, cel_error_t *err);
 
@@ -92,7 +94,8 @@ const char *cel_client_error(const cel_client_t *c);
 
 /* cel_client_join waits until every result this client sent for has
  * arrived and every callback has run (Pool.join). Returns 0,
- * CEL_ETIMEDOUT, or the connection's error. timeout_ms -1: no limit. */
+ * CEL_ETIMEDOUT, or CEL_ECONN when results were lost with a connection
+ * since the last join (err says how many). timeout_ms -1: no limit. */
 CEL_NODISCARD int cel_client_join(cel_client_t *c, int64_t timeout_ms,
                                   cel_error_t *err);
 
@@ -106,7 +109,9 @@ CEL_NODISCARD int cel_client_poll(cel_client_t *c, int64_t timeout_ms,
 size_t cel_client_pending(cel_client_t *c);
 
 /* Called with a result that has just become ready, borrowed for the call
- * (the program's own reference, if it kept one, stays valid). */
+ * (the program's own reference, if it kept one, stays valid). The
+ * error_callback also runs for a result lost with the connection; its
+ * state is then still PENDING and cel_result_wait says why. */
 typedef void cel_callback_fn(cel_result_t *r, void *arg);
 
 /* Options of one call, as Celery's apply_async has them. Zero means
@@ -221,9 +226,11 @@ bool cel_result_successful(cel_result_t *r); /* false while not ready */
 bool cel_result_failed(cel_result_t *r);
 
 /* cel_result_wait blocks until r is ready or timeout_ms passes (-1: no
- * limit). Returns 0, CEL_ETIMEDOUT, or CEL_ECLOSED / CEL_ECONN /
- * CEL_EBROKER when the connection failed or the client was closed. A
- * failed task is ready: wait returns 0 for it. */
+ * limit). Returns 0, CEL_ETIMEDOUT, CEL_ECONN when the connection to the
+ * broker was lost while r was pending (its reply cannot come: the rpc
+ * backend keeps no results), or CEL_ECLOSED when the client was closed or
+ * r was sent with ignore_result. A failed task is ready: wait returns 0
+ * for it. */
 CEL_NODISCARD int cel_result_wait(cel_result_t *r, int64_t timeout_ms,
                                   cel_error_t *err);
 
