@@ -12,6 +12,7 @@ struct cel_broker {
     amqp_channel_t channel;
     bool closed;        /* the connection is gone; every call fails */
     amqp_pool_t pool;   /* scratch for header tables, recycled per call */
+    bool corked;        /* TCP_CORK is on */
     bool confirming;    /* publisher confirms are on */
     uint64_t published; /* publishes since confirms went on */
     uint64_t confirmed; /* highest delivery tag the broker confirmed */

@@ -251,6 +251,18 @@ cel_broker_abandon(cel_broker_t *b)
     }
 }
 
+void
+cel_broker_cork(cel_broker_t *b, bool on)
+{
+    int v = on ? 1 : 0;
+
+    if (!b->closed && b->corked != on) {
+        b->corked = on;
+        (void)setsockopt(amqp_get_sockfd(b->conn), IPPROTO_TCP, TCP_CORK, &v,
+                         sizeof(v));
+    }
+}
+
 int
 cel_broker_fd(const cel_broker_t *b)
 {

@@ -203,6 +203,7 @@ run_due(cel_child_t *c, held_t *held, int *nheld, int64_t *next_us)
         cel_delivery_clear(&held[i].d);
         held[i] = held[--*nheld];
     }
+    c->holding = *nheld > 0;
     if (r == 0 && *nheld != before) {
         r = set_window(c, *nheld);
     }
@@ -220,10 +221,14 @@ hold(cel_child_t *c, held_t *held, int *nheld, cel_delivery_t *d,
         cel_delivery_clear(d);
         return r;
     }
+    /* Acks still batched cover only tags below this one: send them, then
+     * ack one by one while anything is held. */
+    int r = cel__flush_acks(c);
     held[*nheld].due_us = due_us;
     held[*nheld].d = *d; /* takes over d's buffers */
     ++*nheld;
-    return set_window(c, *nheld);
+    c->holding = true;
+    return r != 0 ? r : set_window(c, *nheld);
 }
 
 static int
@@ -252,6 +257,13 @@ serve(cel_child_t *c, held_t *held, int *nheld)
         if (should_retire(c)) {
             return SERVE_RETIRE;
         }
+        /* While deliveries wait in the buffer, results and acks are held
+         * back and leave together; about to wait, everything goes now. */
+        bool more = cel_broker_pending(c->broker);
+        if (!more && cel__flush_acks(c) != 0) {
+            return SERVE_BROKEN;
+        }
+        cel_broker_cork(c->broker, more);
         int r = cel_broker_next(c->broker, poll_timeout(next_us), &d, &err);
         if (r == CEL_ETIMEDOUT) {
             continue;
@@ -309,6 +321,11 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
             break;
         }
         r = serve(&c, held, &nheld);
+        if (r != SERVE_BROKEN) {
+            (void)cel__flush_acks(&c); /* or they would run again */
+        }
+        c.acks_due = 0;
+        c.holding = false;
         board->slots[slot].consuming = 0;
         drop_held(held, &nheld);
         /* Closing returns prefetched, unstarted messages to the queue. */

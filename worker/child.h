@@ -6,6 +6,7 @@
 #ifndef CEL_WORKER_CHILD_H
 #define CEL_WORKER_CHILD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cel/broker.h>
@@ -21,6 +22,9 @@ typedef struct {
     int slot;
     cel_broker_t *broker;
     uint64_t tasks_done;
+    uint64_t ack_upto; /* tasks done up to this tag, their ack not sent */
+    int acks_due;      /* how many */
+    bool holding;      /* eta tasks are held: ack one by one */
 } cel_child_t;
 
 /* cel__child_main runs a child until a warm shutdown; returns its exit
@@ -35,6 +39,13 @@ int cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
  * redelivered by the broker). */
 #define CEL__HOLD 1
 int cel__execute(cel_child_t *c, cel_delivery_t *d, int64_t *hold_until_us);
+
+/* cel__ack_done acks a finished task: at once while eta tasks are held
+ * (a multiple ack would take them too), else with the next batch.
+ * cel__flush_acks sends the batch (basic.ack multiple). Both return 0 or a
+ * broker error. */
+int cel__ack_done(cel_child_t *c, uint64_t delivery_tag);
+int cel__flush_acks(cel_child_t *c);
 
 /* cel__refuse_unreadable answers and rejects (without requeue) a delivery
  * whose headers could not be read. Returns 0 or a broker error. */

@@ -77,6 +77,41 @@ settle(cel_child_t *c, const cel_delivery_t *d, bool ack)
     return r;
 }
 
+int
+cel__flush_acks(cel_child_t *c)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+
+    if (c->acks_due == 0) {
+        return 0;
+    }
+    c->acks_due = 0;
+    int r = cel_broker_ack(c->broker, c->ack_upto, true, &err);
+    if (r != 0) {
+        CEL_LOG(CEL_LOG_ERROR, "cannot ack messages: %s", err.text);
+    }
+    return r;
+}
+
+int
+cel__ack_done(cel_child_t *c, uint64_t delivery_tag)
+{
+    int batch = c->cfg->prefetch_multiplier / 2;
+
+    if (c->holding) {
+        cel_error_t err = CEL_ERROR_INIT;
+        int r = cel_broker_ack(c->broker, delivery_tag, false, &err);
+        if (r != 0) {
+            CEL_LOG(CEL_LOG_ERROR, "cannot ack message: %s", err.text);
+        }
+        return r;
+    }
+    /* Every tag below this one is done, refused or held (and nothing is
+     * held), so one multiple ack settles them all. */
+    c->ack_upto = delivery_tag;
+    return ++c->acks_due >= (batch > 64 ? 64 : batch) ? cel__flush_acks(c) : 0;
+}
+
 /* Acks a message after its outcome was published, unless it was acked
  * before it ran. A failed publish leaves the message to the broker, which
  * redelivers it after we reconnect. */
@@ -86,7 +121,7 @@ finish(cel_child_t *c, const cel_delivery_t *d, int published)
     if (published != 0) {
         return published;
     }
-    return c->cfg->acks_early ? 0 : settle(c, d, true);
+    return c->cfg->acks_early ? 0 : cel__ack_done(c, d->delivery_tag);
 }
 
 /* A message we will never run: answer the caller with exception type

@@ -157,6 +157,11 @@ CEL_NODISCARD int cel_broker_ack(cel_broker_t *b, uint64_t delivery_tag,
 CEL_NODISCARD int cel_broker_reject(cel_broker_t *b, uint64_t delivery_tag,
                                     bool requeue, cel_error_t *err);
 
+/* cel_broker_cork holds back (on) or lets go (off) what is written, so a
+ * burst of small publishes and acks leaves in full TCP segments: fewer
+ * packets for the broker to read. Uncork before waiting for an answer. */
+void cel_broker_cork(cel_broker_t *b, bool on);
+
 /* cel_broker_fd returns the socket, for poll(); -1 when closed. */
 int cel_broker_fd(const cel_broker_t *b);
 
