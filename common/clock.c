@@ -19,6 +19,15 @@ cel_clock_now_ms(void)
 }
 
 int64_t
+cel_clock_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
 cel_clock_wall_us(void)
 {
     struct timespec ts;

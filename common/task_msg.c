@@ -106,7 +106,7 @@ set_properties(const cel_task_spec_t *spec, const char *id, cel_envelope_t *env)
     if (spec->reply_to != NULL) {
         snprintf(env->reply_to, sizeof(env->reply_to), "%s", spec->reply_to);
     }
-    env->delivery_mode = 2;
+    env->delivery_mode = spec->delivery_mode == 1 ? 1 : 2;
     env->priority = spec->priority;
     if (spec->expires_us != 0) {
         /* Celery 5.2 also sets the AMQP TTL, in milliseconds from now. */

@@ -2,6 +2,7 @@
  * in C, built as build/lib/libexample_tasks.so for `workerd -A`. */
 #include <cel/task.h>
 
+#include "kernels.h"
 #include "tasks.h"
 
 #include <signal.h>
@@ -31,14 +32,8 @@ CEL_TASK_IMPL(add, int64_t x, int64_t y)
 
 CEL_TASK_IMPL(sum_all_values, int64_t x)
 {
-    int64_t total = 0;
-
     (void)ctx;
-    /* The loop, not x*(x+1)/2: this task stands for CPU-bound work. */
-    for (int64_t i = 1; i <= x; i++) {
-        total += i;
-    }
-    return json_integer(total);
+    return json_integer(kernel_sum_all_values(x));
 }
 
 CEL_TASK_IMPL(slow_sum, double nsecs, int64_t x, int64_t y)
@@ -61,39 +56,10 @@ CEL_TASK_IMPL(broken_function, double nsecs)
     return cel_task_fail(ctx, "ValueError", "Called broken function");
 }
 
-/* Trial division by 6k +- 1, as the notes' is_prime does. */
-static int
-is_prime(int64_t n)
-{
-    if (n == 2 || n == 3) {
-        return 1;
-    }
-    if (n < 2 || n % 2 == 0) {
-        return 0;
-    }
-    if (n < 9) {
-        return 1;
-    }
-    if (n % 3 == 0) {
-        return 0;
-    }
-    for (int64_t f = 5; f * f <= n; f += 6) {
-        if (n % f == 0 || n % (f + 2) == 0) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 CEL_TASK_IMPL(count_primes, int64_t from, int64_t to)
 {
-    int64_t count = 0;
-
     (void)ctx;
-    for (int64_t n = from; n < to; n++) {
-        count += is_prime(n);
-    }
-    return json_integer(count);
+    return json_integer(kernel_count_primes(from, to));
 }
 
 /* The notes' count(): ten million increments, then i * number. */

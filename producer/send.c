@@ -55,6 +55,7 @@ fill_spec(const char *reply_to, const cel_opts_t *o, cel_task_spec_t *spec)
     spec->time_limit = o->time_limit;
     spec->soft_time_limit = o->soft_time_limit;
     spec->priority = o->priority;
+    spec->delivery_mode = o->delivery_mode;
     spec->retries = o->retries;
     spec->ignore_result = o->ignore_result;
     spec->headers = o->headers;

@@ -12,8 +12,10 @@ extern "C" {
 
 #define CEL_ISO_SIZE 40
 
-/* cel_clock_now_ms returns CLOCK_MONOTONIC in milliseconds. */
+/* cel_clock_now_ms returns CLOCK_MONOTONIC in milliseconds; _us in
+ * microseconds, for measuring. */
 int64_t cel_clock_now_ms(void);
+int64_t cel_clock_now_us(void);
 
 /* cel_clock_wall_us returns the UTC wall clock in microseconds since the
  * epoch. */

@@ -81,7 +81,8 @@ typedef struct {
     double time_limit;  /* hard, seconds, 0 for none */
     double soft_time_limit;
     int retries;
-    int priority; /* AMQP priority, 0..255 */
+    int priority;      /* AMQP priority, 0..255 */
+    int delivery_mode; /* 1 transient, else 2 (persistent, Celery's) */
     bool ignore_result;
     const json_t *headers; /* extra headers (an object), added after the
                               protocol's; a protocol header is refused */

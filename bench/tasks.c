@@ -1,0 +1,228 @@
+/* tasks.c: bench_tasks, the producer side of scripts/bench. Each mode
+ * prints one JSON object on stdout.
+ *
+ *   bench_tasks throughput N QUEUE [transient]
+ *                                   send N add(i, i) as fast as possible,
+ *                                   collect and check every result:
+ *                                   tasks/s from first send to last result
+ *   bench_tasks latency N QUEUE     N sequential add round trips (after 20
+ *                                   to warm up): p50, p99 and max in ms
+ *   bench_tasks cpu QUEUE           the notes' CPU-bound work through the
+ *                                   workers: 16 sum_all_values(1e8 + i)
+ *                                   and count_primes(0, 3e6) in 12 chunks
+ *   bench_tasks inline              the same work in this process
+ *
+ * Broker: $CELERIAC_BROKER_URL. */
+#include <cel/clock.h>
+#include <cel/producer.h>
+
+#include "kernels.h"
+#include "tasks.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUM_BASE     100000000
+#define SUM_CALLS    16
+#define PRIMES_TO    3000000
+#define PRIMES_PARTS 12
+
+static void
+die(const char *what, const char *why)
+{
+    fprintf(stderr, "bench_tasks: %s: %s\n", what, why);
+    exit(1);
+}
+
+static cel_client_t *
+open_client(const char *queue)
+{
+    cel_client_opts_t co = CEL_CLIENT_OPTS_INIT;
+    cel_client_t *c;
+    cel_error_t err;
+
+    co.queue = queue;
+    if (cel_client_open(&co, &c, &err) != 0) {
+        die("connect", err.text);
+    }
+    return c;
+}
+
+static long wrong, arrived;
+
+static void
+on_result(cel_result_t *r, void *arg)
+{
+    arrived++;
+    wrong += json_integer_value(cel_result_value(r)) != 2 * (intptr_t)arg;
+}
+
+static void
+on_failure(cel_result_t *r, void *arg)
+{
+    (void)r;
+    (void)arg;
+    arrived++;
+    wrong++;
+}
+
+static int
+throughput(long n, const char *queue, bool transient)
+{
+    cel_client_t *c = open_client(queue);
+    cel_opts_t o = CEL_OPTS_INIT;
+    cel_error_t err;
+
+    o.delivery_mode = transient ? 1 : 2;
+    o.callback = on_result;
+    o.error_callback = on_failure;
+    int64_t t0 = cel_clock_now_us();
+    for (intptr_t i = 0; i < n; i++) {
+        o.callback_arg = (void *)i;
+        cel_result_t *r = add_apply_async(c, &o, (int64_t)i, (int64_t)i);
+        if (r == NULL) {
+            die("send", cel_client_error(c));
+        }
+        cel_result_free(r); /* the callback checks it */
+    }
+    int64_t t1 = cel_clock_now_us();
+    if (cel_client_join(c, 600000, &err) != 0) {
+        die("join", err.text);
+    }
+    int64_t t2 = cel_clock_now_us();
+    printf("{\"n\": %ld, \"tasks_per_s\": %.1f, \"send_per_s\": %.1f, "
+           "\"wrong\": %ld, \"missing\": %ld}\n",
+           n, (double)n * 1e6 / (double)(t2 - t0),
+           (double)n * 1e6 / (double)(t1 - t0), wrong, n - arrived);
+    cel_client_close(c);
+    return wrong != 0 || arrived != n;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int
+latency(long n, const char *queue)
+{
+    cel_client_t *c = open_client(queue);
+    int64_t *us = calloc((size_t)n, sizeof(*us));
+    cel_error_t err;
+
+    for (long i = -20; i < n; i++) {
+        json_t *args = json_pack("[II]", (json_int_t)i, (json_int_t)i), *v;
+        int64_t t0 = cel_clock_now_us();
+        if (cel_apply(c, "add", args, NULL, NULL, 30000, &v, &err) != 0) {
+            die("apply", err.text);
+        }
+        if (i >= 0) {
+            us[i] = cel_clock_now_us() - t0;
+        }
+        if (json_integer_value(v) != 2 * i) {
+            die("apply", "wrong value");
+        }
+        json_decref(v);
+        json_decref(args);
+    }
+    qsort(us, (size_t)n, sizeof(*us), cmp_i64);
+    printf("{\"n\": %ld, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": "
+           "%.3f}\n",
+           n, (double)us[n / 2] / 1000.0, (double)us[n * 99 / 100] / 1000.0,
+           (double)us[n - 1] / 1000.0);
+    free(us);
+    cel_client_close(c);
+    return 0;
+}
+
+static json_t *
+cpu_items(bool primes)
+{
+    json_t *items = json_array();
+
+    for (int i = 0; i < (primes ? PRIMES_PARTS : SUM_CALLS); i++) {
+        json_array_append_new(
+            items,
+            primes ? json_pack("[II]", (json_int_t)PRIMES_TO * i / PRIMES_PARTS,
+                               (json_int_t)PRIMES_TO * (i + 1) / PRIMES_PARTS)
+                   : json_integer(SUM_BASE + i));
+    }
+    return items;
+}
+
+static int
+cpu(const char *queue)
+{
+    cel_client_t *c = queue ? open_client(queue) : NULL;
+    double secs[2];
+    int64_t total[2] = {0, 0};
+
+    for (int k = 0; k < 2; k++) {
+        json_t *items = cpu_items(k == 1), *values = NULL;
+        cel_error_t err;
+        int64_t t0 = cel_clock_now_us();
+        if (c != NULL) {
+            int r = k == 0 ? cel_map(c, "sum_all_values", items, NULL, -1,
+                                     &values, &err)
+                           : cel_starmap(c, "count_primes", items, NULL, -1,
+                                         &values, &err);
+            if (r != 0) {
+                die("map", err.text);
+            }
+        } else {
+            values = json_array();
+            size_t i;
+            json_t *it;
+            json_array_foreach (items, i, it) {
+                int64_t v =
+                    k == 0 ? kernel_sum_all_values(json_integer_value(it))
+                           : kernel_count_primes(
+                                 json_integer_value(json_array_get(it, 0)),
+                                 json_integer_value(json_array_get(it, 1)));
+                json_array_append_new(values, json_integer(v));
+            }
+        }
+        secs[k] = (double)(cel_clock_now_us() - t0) / 1e6;
+        size_t i;
+        json_t *v;
+        json_array_foreach (values, i, v) {
+            total[k] += json_integer_value(v);
+        }
+        json_decref(values);
+        json_decref(items);
+    }
+    printf("{\"sum_all_values_s\": %.4f, \"count_primes_s\": %.4f, "
+           "\"sum_check\": %lld, \"primes\": %lld}\n",
+           secs[0], secs[1], (long long)total[0], (long long)total[1]);
+    if (c != NULL) {
+        cel_client_close(c);
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+
+    if (strcmp(mode, "throughput") == 0 && (argc == 4 || argc == 5)) {
+        return throughput(atol(argv[2]), argv[3],
+                          argc == 5 && strcmp(argv[4], "transient") == 0);
+    }
+    if (strcmp(mode, "latency") == 0 && argc == 4) {
+        return latency(atol(argv[2]), argv[3]);
+    }
+    if (strcmp(mode, "cpu") == 0 && argc == 3) {
+        return cpu(argv[2]);
+    }
+    if (strcmp(mode, "inline") == 0) {
+        return cpu(NULL);
+    }
+    fprintf(stderr, "usage: bench_tasks throughput N QUEUE [transient] | "
+                    "latency N QUEUE | cpu QUEUE | inline\n");
+    return 2;
+}
