@@ -8,6 +8,7 @@
  * publish to the last reply, as JSON.
  *
  * Usage: bench_raw N [W [transient|persistent [bare|headers]]]
+ *        bench_raw ping N   (N sequential round trips: p50, p99, max)
  * (broker: $CELERIAC_BROKER_URL). transient and bare vary the task
  * message (delivery mode 1; no headers) to show what each costs. */
 #include <cel/clock.h>
@@ -202,9 +203,71 @@ collect(long n, int ready_fd, int done_fd)
     exit(0);
 }
 
+static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Round trips with nothing but rabbitmq-c on both ends: the floor under
+ * any task queue's latency on this broker. */
+static int
+ping(long n, const cel_envelope_t *task, const cel_envelope_t *result)
+{
+    int ready[2];
+    int64_t *us = calloc((size_t)n, sizeof(*us));
+
+    if (pipe(ready) != 0) {
+        die("pipe");
+    }
+    pid_t w = fork();
+    if (w == 0) {
+        work(result, n + 20, ready[1]);
+    }
+    amqp_connection_state_t c = connect_broker();
+    char b;
+    if (read(ready[0], &b, 1) != 1) {
+        die("the worker failed to start");
+    }
+    consume(c, reply_queue, true);
+    amqp_basic_properties_t p = props_of(task);
+    amqp_bytes_t body = {task->body_len, (void *)task->body};
+    for (long i = -20; i < n; i++) {
+        amqp_envelope_t e;
+        int64_t t0 = cel_clock_now_us();
+        amqp_basic_publish(c, 1, amqp_empty_bytes,
+                           amqp_cstring_bytes(task_queue), 0, 0, &p, body);
+        amqp_maybe_release_buffers(c);
+        if (amqp_consume_message(c, &e, NULL, 0).reply_type !=
+            AMQP_RESPONSE_NORMAL) {
+            die("consume reply");
+        }
+        amqp_destroy_envelope(&e);
+        if (i >= 0) {
+            us[i] = cel_clock_now_us() - t0;
+        }
+    }
+    kill(w, SIGKILL);
+    waitpid(w, NULL, 0);
+    amqp_queue_delete(c, 1, amqp_cstring_bytes(task_queue), 0, 0);
+    amqp_queue_delete(c, 1, amqp_cstring_bytes(reply_queue), 0, 0);
+    qsort(us, (size_t)n, sizeof(*us), cmp_i64);
+    printf("{\"n\": %ld, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
+           "\"max_ms\": %.3f}\n",
+           n, (double)us[n / 2] / 1000.0, (double)us[n * 99 / 100] / 1000.0,
+           (double)us[n - 1] / 1000.0);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+    bool pinging = argc > 1 && strcmp(argv[1], "ping") == 0;
+    if (pinging) {
+        argv++;
+        argc--;
+    }
     long n = argc > 1 ? atol(argv[1]) : 200000;
     int workers = argc > 2 ? atoi(argv[2]) : 1;
     bool transient = argc > 3 && strcmp(argv[3], "transient") == 0;
@@ -250,6 +313,9 @@ main(int argc, char **argv)
     amqp_connection_state_t pub = connect_broker();
     declare(pub, task_queue, true);
     declare(pub, reply_queue, false);
+    if (pinging) {
+        return ping(n, &task, &result);
+    }
     if (pipe(ready) != 0 || pipe(done) != 0) {
         die("pipe");
     }

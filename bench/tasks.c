@@ -5,7 +5,8 @@
  *                                   send N add(i, i) as fast as possible,
  *                                   collect and check every result:
  *                                   tasks/s from first send to last result
- *   bench_tasks latency N QUEUE     N sequential add round trips (after 20
+ *   bench_tasks latency N QUEUE [transient]
+ *                                   N sequential add round trips (after 20
  *                                   to warm up): p50, p99 and max in ms
  *   bench_tasks cpu QUEUE           the notes' CPU-bound work through the
  *                                   workers: 16 sum_all_values(1e8 + i)
@@ -108,16 +109,18 @@ cmp_i64(const void *a, const void *b)
 }
 
 static int
-latency(long n, const char *queue)
+latency(long n, const char *queue, bool transient)
 {
     cel_client_t *c = open_client(queue);
     int64_t *us = calloc((size_t)n, sizeof(*us));
+    cel_opts_t o = CEL_OPTS_INIT;
     cel_error_t err;
 
+    o.delivery_mode = transient ? 1 : 2;
     for (long i = -20; i < n; i++) {
         json_t *args = json_pack("[II]", (json_int_t)i, (json_int_t)i), *v;
         int64_t t0 = cel_clock_now_us();
-        if (cel_apply(c, "add", args, NULL, NULL, 30000, &v, &err) != 0) {
+        if (cel_apply(c, "add", args, NULL, &o, 30000, &v, &err) != 0) {
             die("apply", err.text);
         }
         if (i >= 0) {
@@ -213,8 +216,9 @@ main(int argc, char **argv)
         return throughput(atol(argv[2]), argv[3],
                           argc == 5 && strcmp(argv[4], "transient") == 0);
     }
-    if (strcmp(mode, "latency") == 0 && argc == 4) {
-        return latency(atol(argv[2]), argv[3]);
+    if (strcmp(mode, "latency") == 0 && (argc == 4 || argc == 5)) {
+        return latency(atol(argv[2]), argv[3],
+                       argc == 5 && strcmp(argv[4], "transient") == 0);
     }
     if (strcmp(mode, "cpu") == 0 && argc == 3) {
         return cpu(argv[2]);
@@ -223,6 +227,6 @@ main(int argc, char **argv)
         return cpu(NULL);
     }
     fprintf(stderr, "usage: bench_tasks throughput N QUEUE [transient] | "
-                    "latency N QUEUE | cpu QUEUE | inline\n");
+                    "latency N QUEUE [transient] | cpu QUEUE | inline\n");
     return 2;
 }

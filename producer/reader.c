@@ -30,6 +30,11 @@ read_batch(cel_broker_t *rx, int timeout_ms, reply_t *out, int *n,
 
     *n = 0;
     while (*n < BATCH) {
+        /* After the first, take only what is read already: another look
+         * at the socket is a system call the next pump makes anyway. */
+        if (*n > 0 && !cel_broker_pending(rx)) {
+            return 0;
+        }
         int r = cel_broker_next(rx, *n ? 0 : timeout_ms, &d, err);
         if (r == CEL_EPROTO && d.delivery_tag != 0) {
             cel_delivery_clear(&d); /* unreadable headers: not a reply */

@@ -49,7 +49,12 @@ cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t)
              t->reply_to ? t->reply_to : "");
     snprintf(s->correlation_id, sizeof(s->correlation_id), "%s",
              t->correlation_id ? t->correlation_id : t->id);
-    s->pid = getpid();
+    static pid_t me; /* 0 in the master, so each child finds its own */
+
+    if (me == 0) {
+        me = getpid();
+    }
+    s->pid = me;
     s->started_ms = cel_clock_now_ms();
     s->hard_limit_ms = t->hard_limit_ms;
     s->acked = t->acked;

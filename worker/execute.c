@@ -161,9 +161,14 @@ limits(const cel_child_t *c, const cel_task_msg_t *m, double *hard,
 static void
 arm_soft_limit(double seconds)
 {
+    static bool armed; /* a timer to cancel: skip the system calls if not */
     struct itimerval it = {{0, 0}, {0, 0}};
 
     cel__soft_limit_hit = 0;
+    if (seconds <= 0 && !armed) {
+        return;
+    }
+    armed = seconds > 0;
     if (seconds > 0) {
         it.it_value.tv_sec = (time_t)seconds;
         it.it_value.tv_usec =

@@ -1,0 +1,445 @@
+"""The driver of scripts/bench: celeriac against real Celery and against
+the broker's own ceiling, on one private broker, in one run.
+
+Every figure is the median of RUNS runs (min and max beside it), after one
+warm-up run that is not counted. Prints a table, and writes it with the
+raw figures and a plot to docs/.
+
+Usage: /usr/bin/python3 bench/run.py BUILD_DIR [--quick] [--runs K]
+       (broker: $CELERIAC_BROKER_URL; scripts/bench sets it up)"""
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INTEROP = os.path.join(ROOT, 'tests', 'interop')
+PY = '/usr/bin/python3'
+
+p = argparse.ArgumentParser()
+p.add_argument('build')
+p.add_argument('--quick', action='store_true',
+               help='small sizes and one run: a smoke test, not figures')
+p.add_argument('--runs', type=int, default=3)
+p.add_argument('--out', default=os.path.join(ROOT, 'docs'))
+args = p.parse_args()
+BIN = os.path.join(args.build, 'bin')
+LIB = os.path.join(args.build, 'lib', 'libexample_tasks.so')
+URL = os.environ['CELERIAC_BROKER_URL']
+PORT = re.search(r':(\d+)/', URL).group(1)
+RUNS = 1 if args.quick else args.runs
+N = 5000 if args.quick else 50000
+LAT_N = 300 if args.quick else 5000
+INFLIGHT_N = 20000 if args.quick else 1000000
+PREFETCH = 256  # per workerd child; what short tasks want (see PERFORMANCE)
+CELERY_PREFETCH = 64  # Celery's best here (../shared/bench/RESULTS.md)
+ENV = dict(os.environ, CELERIAC_BROKER_URL=URL)
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def ctl(*a):
+    return subprocess.run([os.path.join(ROOT, 'scripts', 'broker'), 'ctl', *a],
+                          env=dict(ENV, CELERIAC_BROKER_PORT=PORT),
+                          capture_output=True, text=True).stdout
+
+
+def consumers(queue):
+    for line in ctl('list_queues', 'name', 'consumers').splitlines():
+        f = line.split()
+        if len(f) == 2 and f[0] == queue:
+            return int(f[1])
+    return 0
+
+
+def new_queue(what):
+    return 'bench-%s-%s' % (what, uuid.uuid4())
+
+
+def run_json(cmd, env=ENV, timeout=1800):
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                         timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError('%s failed: %s %s' % (cmd[0], out.stdout,
+                                                 out.stderr[-2000:]))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+class Worker:
+    """workerd or a Celery worker on a fresh queue, ready when started."""
+
+    def __init__(self, kind, c, prefetch):
+        self.queue = new_queue(kind)
+        self.kind = kind
+        if kind == 'celeriac':
+            self.logf = open('/tmp/bench-workerd-%d.log' % os.getpid(), 'w+')
+            self.proc = subprocess.Popen(
+                [os.path.join(BIN, 'workerd'), '-A', LIB, '-c', str(c), '-Q',
+                 self.queue, '-b', URL, '--prefetch-multiplier',
+                 str(prefetch)], stderr=self.logf)
+            self.wait(lambda: ' ready: ' in open(self.logf.name).read())
+        else:
+            self.proc = subprocess.Popen(
+                [PY, '-m', 'celery', '-A', 'pytasks', '-b', URL, 'worker',
+                 '-c', str(c), '-P', 'prefork', '-Q', self.queue,
+                 '--prefetch-multiplier', str(prefetch), '--without-gossip',
+                 '--without-mingle', '--without-heartbeat', '-l', 'warning'],
+                cwd=INTEROP, env=dict(ENV, CELERIAC_TEST_QUEUE=self.queue),
+                stderr=subprocess.DEVNULL)
+            self.wait(lambda: consumers(self.queue) > 0)
+            time.sleep(1)  # its pool processes settle
+
+    def wait(self, ready):
+        for _ in range(600):
+            if ready():
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError('%s worker exited' % self.kind)
+            time.sleep(0.1)
+        raise RuntimeError('%s worker not ready' % self.kind)
+
+    def rss_kib(self):
+        """(parent VmRSS, [children VmRSS], parent VmHWM, [children VmHWM])"""
+        def status(pid, key):
+            try:
+                for line in open('/proc/%d/status' % pid):
+                    if line.startswith(key + ':'):
+                        return int(line.split()[1])
+            except OSError:
+                pass
+            return 0
+        kids = [int(x) for x in subprocess.run(
+            ['pgrep', '-P', str(self.proc.pid)], capture_output=True,
+            text=True).stdout.split()]
+        return (status(self.proc.pid, 'VmRSS'),
+                [status(k, 'VmRSS') for k in kids],
+                status(self.proc.pid, 'VmHWM'),
+                [status(k, 'VmHWM') for k in kids])
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        ctl('delete_queue', self.queue)
+
+
+def measure(fn, key):
+    """Warm up once, then RUNS runs: (median, min, max, all results)."""
+    fn()
+    res = [fn() for _ in range(RUNS)]
+    vals = [r[key] for r in res]
+    return {'median': statistics.median(vals), 'min': min(vals),
+            'max': max(vals), 'runs': res}
+
+
+def check(r):
+    if r.get('wrong') or r.get('missing'):
+        raise RuntimeError('wrong or missing results: %r' % r)
+    return r
+
+
+results = {}
+
+
+def throughput(kind, c, transient=False):
+    w = Worker(kind, c, PREFETCH if kind == 'celeriac' else CELERY_PREFETCH)
+    try:
+        cmd = [os.path.join(BIN, 'bench_tasks'), 'throughput', str(N),
+               w.queue] + (['transient'] if transient else [])
+        return measure(lambda: check(run_json(cmd)), 'tasks_per_s')
+    finally:
+        w.stop()
+
+
+def python_producer(c):
+    w = Worker('celeriac', c, PREFETCH)
+    try:
+        cmd = [PY, os.path.join(ROOT, 'bench', 'celery_producer.py'), str(N),
+               w.queue]
+        return measure(lambda: check(run_json(cmd)), 'tasks_per_s')
+    finally:
+        w.stop()
+
+
+def latency(kind):
+    w = Worker(kind, 2, 1 if kind == 'celeriac' else 4)
+    try:
+        cmd = [os.path.join(BIN, 'bench_tasks'), 'latency', str(LAT_N),
+               w.queue]
+        r = measure(lambda: run_json(cmd), 'p50_ms')
+        for k in ('p99_ms', 'max_ms'):
+            r[k] = statistics.median(x[k] for x in r['runs'])
+        return r
+    finally:
+        w.stop()
+
+
+def cpu():
+    out = {}
+    inline = [run_json([os.path.join(BIN, 'bench_tasks'), 'inline'])
+              for _ in range(RUNS)]
+    out['inline'] = inline
+    for c in (1, 2):
+        w = Worker('celeriac', c, 1)
+        try:
+            cmd = [os.path.join(BIN, 'bench_tasks'), 'cpu', w.queue]
+            run_json(cmd)
+            out['c%d' % c] = [run_json(cmd) for _ in range(RUNS)]
+        finally:
+            w.stop()
+    summary = {}
+    for job in ('sum_all_values_s', 'count_primes_s'):
+        base = statistics.median(r[job] for r in inline)
+        summary[job] = {'inline': base}
+        for c in (1, 2):
+            t = [r[job] for r in out['c%d' % c]]
+            summary[job]['c%d' % c] = {'median': statistics.median(t),
+                                       'min': min(t), 'max': max(t),
+                                       'speedup': base / statistics.median(t)}
+    summary['runs'] = out
+    return summary
+
+
+def footprint():
+    w = Worker('celeriac', 2, PREFETCH)
+    try:
+        time.sleep(1)
+        idle = w.rss_kib()
+        run_json([os.path.join(BIN, 'bench_tasks'), 'throughput', str(N),
+                  w.queue])
+        busy = w.rss_kib()
+    finally:
+        w.stop()
+    inflight = []
+    for _ in range(RUNS):
+        out = subprocess.run([os.path.join(BIN, 'bench_inflight'),
+                              str(INFLIGHT_N)], env=ENV, capture_output=True,
+                             text=True, timeout=3600)
+        m = re.search(r'bytes per pending result: ([0-9.]+) \(heap\), '
+                      r'([0-9.]+) \(RSS\)', out.stdout)
+        peak = re.search(r'producer peak RSS: ([0-9.]+) MiB', out.stdout)
+        if out.returncode != 0 or not m or not peak:
+            raise RuntimeError('bench_inflight: %s %s' % (out.stdout,
+                                                          out.stderr))
+        inflight.append({'heap_bytes': float(m.group(1)),
+                         'rss_bytes': float(m.group(2)),
+                         'peak_rss_mib': float(peak.group(1))})
+    return {'idle': {'parent_kib': idle[0], 'children_kib': idle[1]},
+            'load': {'parent_hwm_kib': busy[2], 'children_hwm_kib': busy[3],
+                     'children_kib': busy[1]},
+            'inflight_n': INFLIGHT_N, 'inflight': inflight}
+
+
+def fmt(m, unit=''):
+    return '%s%s (%s – %s)' % (f(m['median']), unit, f(m['min']),
+                               f(m['max']))
+
+
+def f(x):
+    return '{:,.0f}'.format(x) if x >= 100 else '{:.2f}'.format(x)
+
+
+def machine():
+    cpu = 'unknown'
+    for line in open('/proc/cpuinfo'):
+        if line.startswith('model name'):
+            cpu = line.split(':', 1)[1].strip()
+            break
+    rabbit = ctl('version').strip() or '?'
+    celery = subprocess.run([PY, '-c', 'import celery; print(celery.__version__)'],
+                            capture_output=True, text=True).stdout.strip()
+    return {'cores': os.cpu_count(), 'cpu': cpu, 'kernel': platform.release(),
+            'rabbitmq': rabbit, 'celery': celery,
+            'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
+
+
+def main():
+    t0 = time.time()
+    results['machine'] = machine()
+    results['config'] = {'n': N, 'runs': RUNS, 'latency_n': LAT_N,
+                         'workerd_prefetch': PREFETCH,
+                         'celery_prefetch': CELERY_PREFETCH}
+    log('== ceiling (bench_raw)')
+    raw = [os.path.join(BIN, 'bench_raw'), str(max(N, 50000) if not args.quick
+                                                else N), '1']
+    results['ceiling'] = measure(lambda: run_json(raw + ['persistent']),
+                                 'tasks_per_s')
+    results['ceiling_transient'] = measure(
+        lambda: run_json(raw + ['transient']), 'tasks_per_s')
+    for c in (1, 2, 4):
+        log('== celeriac -c %d' % c)
+        results['celeriac_c%d' % c] = throughput('celeriac', c)
+        results['celeriac_transient_c%d' % c] = throughput('celeriac', c, True)
+        log('== celery -c %d' % c)
+        results['celery_c%d' % c] = throughput('celery', c)
+    log('== python producer -> workerd -c 2')
+    results['pyproducer_workerd_c2'] = python_producer(2)
+    log('== latency')
+    results['latency_celeriac'] = latency('celeriac')
+    results['latency_celery'] = latency('celery')
+    log('== cpu-bound')
+    results['cpu'] = cpu()
+    log('== footprint')
+    results['footprint'] = footprint()
+    results['elapsed_s'] = time.time() - t0
+    report()
+
+
+def goals():
+    r = results
+    out = []
+    ratios = [r['celeriac_c%d' % c]['median'] / r['celery_c%d' % c]['median']
+              for c in (1, 2, 4)]
+    out.append(('Throughput at equal concurrency >= 10x Celery\'s',
+                ', '.join('-c %d: %.1fx' % (c, x)
+                          for c, x in zip((1, 2, 4), ratios)),
+                min(ratios) >= 10))
+    best = max(r['celeriac_c%d' % c]['median'] for c in (1, 2, 4))
+    out.append(('Above 20,000 tasks/s end to end (persistent tasks)',
+                '%s tasks/s' % f(best), best > 20000))
+    best_t = max(r['celeriac_transient_c%d' % c]['median'] for c in (1, 2, 4))
+    out.append(('... with transient tasks (opts.delivery_mode = 1)',
+                '%s tasks/s' % f(best_t), best_t > 20000))
+    frac = best / r['ceiling']['median']
+    out.append(('At least 50% of the raw ceiling (same messages)',
+                '%.0f%% of %s tasks/s' % (100 * frac, f(r['ceiling']['median'])),
+                frac >= 0.5))
+    lat = r['latency_celeriac']['median'] / r['latency_celery']['median']
+    out.append(('p50 latency at most 1/4 of Celery\'s',
+                '%.3f ms vs %.3f ms (%.2f)' % (r['latency_celeriac']['median'],
+                                              r['latency_celery']['median'],
+                                              lat), lat <= 0.25))
+    sp = [r['cpu'][j]['c2']['speedup'] for j in ('sum_all_values_s',
+                                                 'count_primes_s')]
+    out.append(('CPU-bound speedup at -c 2 >= 1.8x', ', '.join(
+        '%.2fx' % x for x in sp), min(sp) >= 1.8))
+    fp = r['footprint']['idle']
+    child = max(fp['children_kib']) if fp['children_kib'] else 0
+    out.append(('Idle child under 4 MiB RSS, parent under 4 MiB',
+                'child %.1f MiB, parent %.1f MiB' % (child / 1024,
+                                                     fp['parent_kib'] / 1024),
+                child < 4096 and fp['parent_kib'] < 4096))
+    return out
+
+
+def report():
+    r = results
+    m = r['machine']
+    lines = ['# Benchmark results', '',
+             'Generated by `scripts/bench` on %s: %d cores (%s), Linux %s, '
+             'RabbitMQ %s, Celery %s. Each figure is the median of %d runs '
+             '(min – max), after a warm-up run; N = %s tasks. workerd runs '
+             'with `--prefetch-multiplier %d`, Celery with %d.' % (
+                 m['date'], m['cores'], m['cpu'], m['kernel'], m['rabbitmq'],
+                 m['celery'], RUNS, '{:,}'.format(N), PREFETCH,
+                 CELERY_PREFETCH), '',
+             '## Trivial tasks end to end (`add`), tasks/s', '',
+             '| concurrency | celeriac (persistent) | celeriac (transient) '
+             '| Celery worker, same C producer | ratio |', '|---|---|---|---|---|']
+    for c in (1, 2, 4):
+        a, t, b = (r['celeriac_c%d' % c], r['celeriac_transient_c%d' % c],
+                   r['celery_c%d' % c])
+        lines.append('| -c %d | %s | %s | %s | %.1fx |' % (
+            c, fmt(a), fmt(t), fmt(b), a['median'] / b['median']))
+    lines += ['', '| other | tasks/s |', '|---|---|',
+              '| Python Celery producer → workerd -c 2 (the drop-in case) | %s |'
+              % fmt(r['pyproducer_workerd_c2']),
+              '| ceiling: raw rabbitmq-c loop, task- and result-shaped '
+              'messages, persistent | %s |' % fmt(r['ceiling']),
+              '| ceiling, transient | %s |' % fmt(r['ceiling_transient']), '',
+              '## Round trip latency (%s sequential `add`, workers at -c 2)'
+              % '{:,}'.format(LAT_N), '',
+              '| | p50 ms | p99 ms | max ms |', '|---|---|---|---|']
+    for k, name in (('latency_celeriac', 'celeriac'), ('latency_celery',
+                                                       'Celery')):
+        x = r[k]
+        lines.append('| %s | %s | %.3f | %.3f |' % (name, fmt(x), x['p99_ms'],
+                                                    x['max_ms']))
+    cp = r['cpu']
+    lines += ['', '## CPU-bound scaling (wall seconds)', '',
+              '| work | inline, one process | -c 1 | -c 2 | speedup at -c 2 |',
+              '|---|---|---|---|---|']
+    for job, name in (('sum_all_values_s', '16 × sum_all_values(10⁸ + i)'),
+                      ('count_primes_s', 'count_primes(0, 3,000,000) in 12 '
+                                         'chunks')):
+        j = cp[job]
+        lines.append('| %s | %.3f | %s | %s | %.2fx |' % (
+            name, j['inline'], fmt(j['c1']), fmt(j['c2']), j['c2']['speedup']))
+    fp = r['footprint']
+    inf = fp['inflight']
+    lines += ['', '## Footprint', '',
+              '| | RSS |', '|---|---|',
+              '| workerd parent, idle | %.1f MiB |' % (fp['idle']['parent_kib']
+                                                      / 1024),
+              '| each child, idle | %s MiB |' % ', '.join(
+                  '%.1f' % (k / 1024) for k in fp['idle']['children_kib']),
+              '| workerd parent, peak | %.1f MiB |' % (
+                  fp['load']['parent_hwm_kib'] / 1024),
+              '| each child, peak under load | %s MiB |' % ', '.join(
+                  '%.1f' % (k / 1024) for k in fp['load']['children_hwm_kib']),
+              '| producer, bytes per pending result at %s in flight | %.1f '
+              '(heap), %.1f (RSS) |' % ('{:,}'.format(fp['inflight_n']),
+                                        statistics.median(x['heap_bytes']
+                                                          for x in inf),
+                                        statistics.median(x['rss_bytes']
+                                                          for x in inf)),
+              '| producer peak RSS with them | %.1f MiB |' % statistics.median(
+                  x['peak_rss_mib'] for x in inf),
+              '', '## Goals', '', '| goal | measured | met |', '|---|---|---|']
+    for goal, got, ok in goals():
+        lines.append('| %s | %s | %s |' % (goal, got, 'yes' if ok else '**no**'))
+    lines += ['', '![tasks/s against concurrency](bench-throughput.png)', '',
+              'The whole run took %.0f s. Raw figures: '
+              '[bench-results.json](bench-results.json).' % r['elapsed_s']]
+    text = '\n'.join(lines) + '\n'
+    print(text)
+    if args.quick:
+        return
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, 'BENCHMARKS.md'), 'w') as fh:
+        fh.write(text)
+    with open(os.path.join(args.out, 'bench-results.json'), 'w') as fh:
+        json.dump(r, fh, indent=1)
+    plot()
+
+
+def plot():
+    data = os.path.join(args.out, 'bench-throughput.dat')
+    with open(data, 'w') as fh:
+        for c in (1, 2, 4):
+            r = results
+            fh.write('%d %f %f %f %f\n' % (
+                c, r['celeriac_c%d' % c]['median'],
+                r['celeriac_transient_c%d' % c]['median'],
+                r['celery_c%d' % c]['median'], r['ceiling']['median']))
+    script = '''set terminal pngcairo size 800,480 noenhanced
+set output "{out}"
+set title "Trivial tasks end to end on {cores} cores: tasks/s"
+set xlabel "worker concurrency (-c)"
+set ylabel "tasks/s"
+set key top left
+set grid
+set xtics ("1" 1, "2" 2, "4" 4)
+set yrange [0:*]
+plot "{data}" using 1:2 with linespoints lw 2 title "celeriac (persistent)", \\
+     "{data}" using 1:3 with linespoints lw 2 title "celeriac (transient)", \\
+     "{data}" using 1:4 with linespoints lw 2 title "Celery 5 worker", \\
+     "{data}" using 1:5 with lines dt 2 lw 2 title "ceiling: raw rabbitmq-c loop"
+'''.format(out=os.path.join(args.out, 'bench-throughput.png'), data=data,
+           cores=results['machine']['cores'])
+    subprocess.run(['gnuplot'], input=script, text=True, check=True)
+    os.remove(data)
+
+
+main()
