@@ -29,6 +29,8 @@ p.add_argument('--quick', action='store_true',
                help='small sizes and one run: a smoke test, not figures')
 p.add_argument('--runs', type=int, default=3)
 p.add_argument('--out', default=os.path.join(ROOT, 'docs'))
+p.add_argument('--report-only', action='store_true',
+               help='rewrite the table and plot from OUT/bench-results.json')
 args = p.parse_args()
 BIN = os.path.join(args.build, 'bin')
 LIB = os.path.join(args.build, 'lib', 'libexample_tasks.so')
@@ -40,7 +42,7 @@ RUNS = 1 if args.quick else args.runs
 N = 2000 if args.quick else 50000
 LAT_N = 200 if args.quick else 5000
 INFLIGHT_N = 5000 if args.quick else 1000000
-PREFETCH = 256  # per workerd child; what short tasks want (see PERFORMANCE)
+PREFETCH = 1024  # per workerd child; what short tasks want (see PERFORMANCE)
 CELERY_PREFETCH = 64  # Celery's best here (../shared/bench/RESULTS.md)
 ENV = dict(os.environ, CELERIAC_BROKER_URL=URL)
 
@@ -89,6 +91,7 @@ class Worker:
                  self.queue, '-b', URL, '--prefetch-multiplier',
                  str(prefetch)], stderr=self.logf)
             self.wait(lambda: ' ready: ' in open(self.logf.name).read())
+            time.sleep(1)  # as for Celery below: start from a quiet broker
         else:
             self.proc = subprocess.Popen(
                 [PY, '-m', 'celery', '-A', 'pytasks', '-b', URL, 'worker',
@@ -431,15 +434,16 @@ def plot():
                 c, r['celeriac_c%d' % c]['median'],
                 r['celeriac_transient_c%d' % c]['median'],
                 r['celery_c%d' % c]['median'], r['ceiling']['median']))
-    script = '''set terminal pngcairo size 800,480 noenhanced
+    script = '''set terminal pngcairo size 800,520 noenhanced
 set output "{out}"
 set title "Trivial tasks end to end on {cores} cores: tasks/s"
 set xlabel "worker concurrency (-c)"
 set ylabel "tasks/s"
-set key top left
+set key below
 set grid
 set xtics ("1" 1, "2" 2, "4" 4)
 set yrange [0:*]
+set offsets 0, 0, graph 0.1, 0
 plot "{data}" using 1:2 with linespoints lw 2 title "celeriac (persistent)", \\
      "{data}" using 1:3 with linespoints lw 2 title "celeriac (transient)", \\
      "{data}" using 1:4 with linespoints lw 2 title "Celery 5 worker", \\
@@ -450,4 +454,12 @@ plot "{data}" using 1:2 with linespoints lw 2 title "celeriac (persistent)", \\
     os.remove(data)
 
 
-main()
+if args.report_only:
+    results.update(json.load(open(os.path.join(args.out,
+                                               'bench-results.json'))))
+    RUNS = results['config']['runs']
+    N = results['config']['n']
+    LAT_N = results['config']['latency_n']
+    report()
+else:
+    main()
