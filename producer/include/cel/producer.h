@@ -32,7 +32,8 @@
  * (any call on the client or its results that reads replies: apply_async,
  * wait, get, ready, join, poll, group_next), never two at once for one
  * client, and never while the client's lock is held: a callback may call
- * the library, send more tasks for instance.
+ * the library, send more tasks for instance, but not cel_client_join (it
+ * would wait for the callback that is running).
  *
  * Threads: every call is safe from several threads at once on the same
  * client, its results and its groups, with two exceptions: a result or a
