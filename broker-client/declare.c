@@ -14,6 +14,9 @@ usable(cel_broker_t *b, cel_error_t *err)
                              "the broker connection is "
                              "closed");
     }
+    /* Every call here waits for an answer: a corked request would sit in
+     * the kernel until the cork's timeout before the broker saw it. */
+    cel_broker_cork(b, false);
     return 0;
 }
 

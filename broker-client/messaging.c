@@ -105,6 +105,7 @@ cel_broker_confirm_select(cel_broker_t *b, cel_error_t *err)
         return cel_error_set(err, CEL_ECLOSED,
                              "confirm.select: connection closed");
     }
+    cel_broker_cork(b, false); /* an answer is awaited */
     amqp_confirm_select(b->conn, b->channel);
     int r = cel__broker_check(b, amqp_get_rpc_reply(b->conn), "confirm.select",
                               err);
@@ -118,6 +119,7 @@ cel_broker_confirm_select(cel_broker_t *b, cel_error_t *err)
 int
 cel_broker_wait_confirms(cel_broker_t *b, int timeout_ms, cel_error_t *err)
 {
+    cel_broker_cork(b, false); /* the publishes must leave to be confirmed */
     int64_t deadline = cel_clock_now_ms() + timeout_ms;
     int r = 0;
 
