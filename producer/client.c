@@ -179,21 +179,18 @@ cel_client_open(const cel_client_opts_t *opts, cel_client_t **out,
     return 0;
 }
 
+static void
+lose(cel_result_t *r)
+{
+    r->flags |= R_LOST;
+    r->client->lost++;
+    cel__result_ready(r); /* error_callback, group, or release */
+}
+
 void
 cel__lose_pending(cel_client_t *c)
 {
-    cel_pending_t *p = &c->pending;
-
-    for (size_t i = 0; i < p->cap; i++) {
-        cel_result_t *r = p->slots[i];
-        if (r != NULL) {
-            p->slots[i] = NULL;
-            r->flags = (uint8_t)((r->flags & ~R_TRACKED) | R_LOST);
-            c->lost++;
-            cel__result_ready(r); /* error_callback, group, or release */
-        }
-    }
-    p->count = 0;
+    cel__pending_take_all(&c->pending, lose);
 }
 
 int
@@ -249,31 +246,14 @@ cel__client_reopen_tx(cel_client_t *c, cel_error_t *err)
 static void
 drop_pending(cel_client_t *c)
 {
-    cel_pending_t *p = &c->pending;
-
-    for (size_t i = 0; i < p->cap; i++) {
-        cel_result_t *r = p->slots[i];
-        if (r != NULL) {
-            p->slots[i] = NULL;
-            r->flags &= ~R_TRACKED;
-            if (r->group != NULL) {
-                cel__group_push(r); /* handed back PENDING; freed with it */
-            } else {
-                cel__result_release(r);
-            }
-        }
-    }
-    p->count = 0;
+    /* Handed back PENDING to their group, or freed if nobody holds them. */
+    cel__pending_take_all(&c->pending, cel__result_hand_over);
     while (c->fire_head != NULL) {
         cel_result_t *r = c->fire_head;
         c->fire_head = r->next;
         r->next = NULL;
         r->flags &= ~R_QUEUED;
-        if (r->group != NULL) {
-            cel__group_push(r);
-        } else {
-            cel__result_release(r);
-        }
+        cel__result_hand_over(r);
     }
     c->fire_tail = NULL;
 }

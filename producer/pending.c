@@ -111,3 +111,17 @@ cel__pending_remove(cel_pending_t *p, const cel_result_t *r)
         insert(p->slots, p->cap, moved);
     }
 }
+
+void
+cel__pending_take_all(cel_pending_t *p, void (*each)(cel_result_t *r))
+{
+    for (size_t i = 0; i < p->cap; i++) {
+        cel_result_t *r = p->slots[i];
+        if (r != NULL) {
+            p->slots[i] = NULL;
+            p->count--;
+            r->flags &= (uint8_t)~R_TRACKED;
+            each(r);
+        }
+    }
+}

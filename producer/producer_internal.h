@@ -64,6 +64,10 @@ int cel__pending_add(cel_pending_t *p, cel_result_t *r);
 cel_result_t *cel__pending_find(const cel_pending_t *p, const char *id);
 void cel__pending_remove(cel_pending_t *p, const cel_result_t *r);
 
+/* cel__pending_take_all empties p, calling each with every result it held
+ * (already out of the table, R_TRACKED cleared). */
+void cel__pending_take_all(cel_pending_t *p, void (*each)(cel_result_t *r));
+
 #define CEL_MAX_DECLARED 16
 
 struct cel_client {
@@ -138,6 +142,10 @@ cel_result_t *cel__result_new(cel_client_t *c, const char *id, bool track,
                               const cel_opts_t *o);
 void cel__result_release(cel_result_t *r);
 void cel__result_ready(cel_result_t *r);
+
+/* cel__result_hand_over, with the lock held: r waits for nothing more here
+ * (its callback ran, or never will): to its group, else released. */
+void cel__result_hand_over(cel_result_t *r);
 void cel__result_settle(cel_result_t *r, const cel_result_msg_t *m);
 
 /* cel__group_push, with the lock held: r is ready; hand it to its group. */

@@ -95,11 +95,7 @@ fire_one(cel_client_t *c, cel_result_t *r)
     }
     free(h);
     r->flags &= ~R_QUEUED;
-    if (r->group != NULL) {
-        cel__group_push(r);
-    } else {
-        cel__result_release(r);
-    }
+    cel__result_hand_over(r);
 }
 
 /* Runs the queued callbacks unless another thread is running them. */

@@ -87,7 +87,15 @@ cel__result_ready(cel_result_t *r)
             c->fire_head = r;
         }
         c->fire_tail = r;
-    } else if (r->group != NULL) {
+    } else {
+        cel__result_hand_over(r);
+    }
+}
+
+void
+cel__result_hand_over(cel_result_t *r)
+{
+    if (r->group != NULL) {
         cel__group_push(r);
     } else {
         cel__result_release(r);
@@ -270,9 +278,6 @@ cel_result_free(cel_result_t *r)
     cel_client_t *c = r->client;
     cel__lock(c);
     r->flags &= ~R_USER;
-    if (c->closed && (r->flags & R_TRACKED)) {
-        r->flags &= ~R_TRACKED; /* close already let go of the table */
-    }
     c->refs++; /* keep c alive across the release */
     cel__result_release(r);
     cel__unref_unlock(c);

@@ -38,7 +38,10 @@ seconds_to_us(double s)
 static void
 fill_spec(const char *reply_to, const cel_opts_t *o, cel_task_spec_t *spec)
 {
-    int64_t now = cel_clock_wall_us();
+    /* The clock only when a relative time needs it: this is per task. */
+    bool relative = (o->eta <= 0 && o->countdown > 0) ||
+                    (o->expires_at <= 0 && o->expires > 0);
+    int64_t now = relative ? cel_clock_wall_us() : 0;
 
     spec->reply_to = o->ignore_result ? NULL : reply_to;
     spec->id = o->task_id;
