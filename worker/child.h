@@ -40,11 +40,8 @@ int cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
 #define CEL__HOLD 1
 int cel__execute(cel_child_t *c, cel_delivery_t *d, int64_t *hold_until_us);
 
-/* cel__ack_done acks a finished task: at once while eta tasks are held
- * (a multiple ack would take them too), else with the next batch.
- * cel__flush_acks sends the batch (basic.ack multiple). Both return 0 or a
- * broker error. */
-int cel__ack_done(cel_child_t *c, uint64_t delivery_tag);
+/* cel__flush_acks sends the acks of finished tasks batched so far (one
+ * basic.ack multiple). Returns 0 or a broker error. */
 int cel__flush_acks(cel_child_t *c);
 
 /* cel__refuse_unreadable answers and rejects (without requeue) a delivery

@@ -93,22 +93,19 @@ cel__flush_acks(cel_child_t *c)
     return r;
 }
 
-int
-cel__ack_done(cel_child_t *c, uint64_t delivery_tag)
+/* Acks a finished task: at once while eta tasks are held (a multiple ack
+ * would take them too), else with the next batch. */
+static int
+ack_done(cel_child_t *c, const cel_delivery_t *d)
 {
     int batch = c->cfg->prefetch_multiplier / 2;
 
     if (c->holding) {
-        cel_error_t err = CEL_ERROR_INIT;
-        int r = cel_broker_ack(c->broker, delivery_tag, false, &err);
-        if (r != 0) {
-            CEL_LOG(CEL_LOG_ERROR, "cannot ack message: %s", err.text);
-        }
-        return r;
+        return settle(c, d, true);
     }
-    /* Every tag below this one is done, refused or held (and nothing is
-     * held), so one multiple ack settles them all. */
-    c->ack_upto = delivery_tag;
+    /* Every tag below this one is done or refused (nothing is held), so
+     * one multiple ack settles them all. */
+    c->ack_upto = d->delivery_tag;
     return ++c->acks_due >= (batch > 64 ? 64 : batch) ? cel__flush_acks(c) : 0;
 }
 
@@ -121,7 +118,7 @@ finish(cel_child_t *c, const cel_delivery_t *d, int published)
     if (published != 0) {
         return published;
     }
-    return c->cfg->acks_early ? 0 : cel__ack_done(c, d->delivery_tag);
+    return c->cfg->acks_early ? 0 : ack_done(c, d);
 }
 
 /* A message we will never run: answer the caller with exception type
