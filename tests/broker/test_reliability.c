@@ -9,6 +9,7 @@
 
 #include "../examples/tasks.h"
 #include "check.h"
+#include "support/expect.h"
 #include "support/support.h"
 
 #include <cel/clock.h>
@@ -57,17 +58,6 @@ wait_ready(cel_result_t *r)
 }
 
 static void
-check_value(cel_result_t *r, long long want)
-{
-    cel_error_t err = CEL_ERROR_INIT;
-    const json_t *v;
-
-    CHECK_OK(cel_result_get(r, WAIT_MS, &v, &err));
-    CHECK_EQ_INT(json_integer_value(v), want);
-    cel_result_free(r);
-}
-
-static void
 check_failure(cel_result_t *r, cel_state_t state, const char *type,
               const char *message)
 {
@@ -97,15 +87,15 @@ test_timing(void)
     int64_t t0 = cel_clock_now_ms();
     cel_result_t *later = add_apply_async(w.client, &o, 2, 2);
     cel_result_t *now = add_delay(w.client, 3, 3);
-    check_value(now, 6);
+    test_expect_int(now, 6, WAIT_MS);
     CHECK(!cel_result_ready(later));
     CHECK(cel_clock_now_ms() - t0 < 1400);
-    check_value(later, 4);
+    test_expect_int(later, 4, WAIT_MS);
     CHECK(cel_clock_now_ms() - t0 >= 1400);
 
     /* Retries with backoff: two failures, then the value. */
     cel_result_t *r = flaky_delay(w.client, 2, 5);
-    check_value(r, 2);
+    test_expect_int(r, 2, WAIT_MS);
     /* More failures than retries allowed: the task's own exception. */
     check_failure(flaky_delay(w.client, 5, 2), CEL_STATE_FAILURE,
                   "ConnectionError", "attempt 3 failed");
@@ -126,7 +116,7 @@ test_timing(void)
     check_failure(slow_sum_apply_async(w.client, &o, 20.0, 1, 1),
                   CEL_STATE_FAILURE, "TimeLimitExceeded", "Time limit");
     CHECK(cel_clock_now_ms() - t0 < 15000);
-    check_value(add_delay(w.client, 4, 4), 8);
+    test_expect_int(add_delay(w.client, 4, 4), 8, WAIT_MS);
     CHECK_EQ_INT(test_count_children(w.pid), 1);
     stop(&w);
 }
@@ -182,7 +172,7 @@ test_lost(void)
     start(&w, "test-rel-early", 1, early);
     check_failure(crash_delay(w.client), CEL_STATE_FAILURE, "WorkerLostError",
                   "signal 9");
-    check_value(add_delay(w.client, 5, 5), 10);
+    test_expect_int(add_delay(w.client, 5, 5), 10, WAIT_MS);
     stop(&w);
 
     /* Run again after its child died; a task that always kills its child
@@ -197,7 +187,7 @@ test_lost(void)
     unlink(marker);
     check_failure(crash_delay(w.client), CEL_STATE_FAILURE, "WorkerLostError",
                   "signal 9");
-    check_value(add_delay(w.client, 6, 6), 12);
+    test_expect_int(add_delay(w.client, 6, 6), 12, WAIT_MS);
     stop(&w);
 }
 

@@ -7,6 +7,7 @@
 #include <cel/producer.h>
 
 #include "check.h"
+#include "support/expect.h"
 #include "support/support.h"
 
 #include <signal.h>
@@ -28,17 +29,6 @@ send_call(const char *name, const char *args)
     CHECK(r != NULL);
     json_decref(a);
     return r;
-}
-
-static void
-expect_int(cel_result_t *r, long long want)
-{
-    cel_error_t err = CEL_ERROR_INIT;
-    const json_t *v;
-
-    CHECK_OK(cel_result_get(r, WAIT_MS, &v, &err));
-    CHECK_EQ_INT(json_integer_value(v), want);
-    cel_result_free(r);
 }
 
 static void
@@ -75,7 +65,7 @@ test_crash(pid_t w)
     CHECK_CONTAINS(cel_result_exc_message(r), "Worker exited prematurely");
     cel_result_free(r);
     for (int i = 0; i < 20; i++) {
-        expect_int(adds[i], i + 1);
+        test_expect_int(adds[i], i + 1, WAIT_MS);
     }
     wait_children(w, 4);
 }
@@ -134,7 +124,7 @@ test_warm_shutdown(pid_t w)
     CHECK_EQ_INT(WEXITSTATUS(status), 0);
     pid_t w2 = test_workerd_start(queue, 2, NULL, NULL);
     for (int i = 0; i < 16; i++) {
-        expect_int(rs[i], i + 100);
+        test_expect_int(rs[i], i + 100, WAIT_MS);
     }
     /* Cold shutdown: a second signal ends it at once; the task it was
      * running goes back to the queue and a third worker finishes it. */
@@ -147,7 +137,7 @@ test_warm_shutdown(pid_t w)
     CHECK(status != -1 && WIFEXITED(status));
     CHECK(cel_clock_now_ms() - t0 < 2000);
     pid_t w3 = test_workerd_start(queue, 1, NULL, NULL);
-    expect_int(slow, 2);
+    test_expect_int(slow, 2, WAIT_MS);
     status = test_workerd_stop(w3, SIGTERM, 15000);
     CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
