@@ -3,6 +3,8 @@
  * printed with enough digits to read back the same double. */
 #include <cel/message.h>
 
+#include "json_write.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +25,10 @@ cel_json_load(const char *text, size_t len, cel_error_t *err)
 char *
 cel_json_dump(const json_t *value, size_t *len)
 {
-    char *s = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY |
-                                    JSON_REAL_PRECISION(17));
-    if (s != NULL && len != NULL) {
-        *len = strlen(s);
-    }
-    return s;
+    cel__buf_t b = {0};
+
+    cel__buf_json(&b, value);
+    return cel__buf_take(&b, len);
 }
 
 void

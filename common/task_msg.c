@@ -10,6 +10,8 @@
 #include <cel/id.h>
 #include <cel/message.h>
 
+#include "json_write.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,8 +48,8 @@ limit_value(double seconds)
     return json_real(seconds);
 }
 
-static void
-default_origin(char *out, size_t size)
+void
+cel_task_origin(char *out, size_t size)
 {
     char host[128] = "localhost";
 
@@ -65,7 +67,7 @@ task_headers(const cel_task_spec_t *spec, const char *id, const json_t *args,
     cel_pyrepr(args, true, argsrepr, sizeof(argsrepr));
     cel_pyrepr(kwargs, false, kwargsrepr, sizeof(kwargsrepr));
     if (spec->origin == NULL) {
-        default_origin(origin, sizeof(origin));
+        cel_task_origin(origin, sizeof(origin));
     }
     return json_pack(
         "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:n, s:i, s:[oo], s:s, s:o, "
@@ -85,15 +87,16 @@ task_headers(const cel_task_spec_t *spec, const char *id, const json_t *args,
 static int
 task_body(const json_t *args, const json_t *kwargs, cel_envelope_t *env)
 {
-    json_t *body =
-        json_pack("[OO{s:n, s:n, s:n, s:n}]", (json_t *)args, (json_t *)kwargs,
-                  "callbacks", "errbacks", "chain", "chord");
-    if (body == NULL) {
-        return CEL_ENOMEM;
-    }
-    env->body_owned = cel_json_dump(body, &env->body_len);
+    cel__buf_t b = {0};
+
+    cel__buf_lit(&b, "[");
+    cel__buf_json(&b, args);
+    cel__buf_lit(&b, ",");
+    cel__buf_json(&b, kwargs);
+    cel__buf_lit(&b, ",{\"callbacks\":null,\"errbacks\":null,\"chain\":null,"
+                     "\"chord\":null}]");
+    env->body_owned = cel__buf_take(&b, &env->body_len);
     env->body = env->body_owned;
-    json_decref(body);
     return env->body_owned != NULL ? 0 : CEL_ENOMEM;
 }
 
@@ -165,7 +168,8 @@ cel_task_encode(const cel_task_spec_t *spec, cel_envelope_t *env, char *id_out,
                 size_t id_size, cel_error_t *err)
 {
     char fresh[CEL_ID_SIZE];
-    json_t *empty_args = json_array(), *empty_kwargs = json_object();
+    json_t *empty_args = spec->args ? NULL : json_array();
+    json_t *empty_kwargs = spec->kwargs ? NULL : json_object();
     const json_t *args = spec->args ? spec->args : empty_args;
     const json_t *kwargs = spec->kwargs ? spec->kwargs : empty_kwargs;
     int r;

@@ -163,6 +163,7 @@ cel_client_open(const cel_client_opts_t *opts, cel_client_t **out,
              queue && queue[0] ? queue : "celery");
     snprintf(c->name, sizeof(c->name), "%s",
              o->name ? o->name : "celeriac producer");
+    cel_task_origin(c->origin, sizeof(c->origin));
     c->result_expires_ms = o->result_expires_ms;
     int r = connect_named(c, "", 1, &c->tx, err);
     if (r == 0) {

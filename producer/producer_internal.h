@@ -84,6 +84,7 @@ struct cel_client {
     char reply_queue[CEL_ID_SIZE];
     char *url;                    /* to reconnect */
     char name[CEL_SHORTSTR_SIZE]; /* connection name */
+    char origin[160];             /* the origin header of its tasks */
     int64_t result_expires_ms;
     cel_pending_t pending;
     cel_result_t *fire_head, *fire_tail;

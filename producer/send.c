@@ -36,7 +36,8 @@ seconds_to_us(double s)
 }
 
 static void
-fill_spec(const char *reply_to, const cel_opts_t *o, cel_task_spec_t *spec)
+fill_spec(const cel_client_t *c, const char *reply_to, const cel_opts_t *o,
+          cel_task_spec_t *spec)
 {
     /* The clock only when a relative time needs it: this is per task. */
     bool relative = (o->eta <= 0 && o->countdown > 0) ||
@@ -44,6 +45,7 @@ fill_spec(const char *reply_to, const cel_opts_t *o, cel_task_spec_t *spec)
     int64_t now = relative ? cel_clock_wall_us() : 0;
 
     spec->reply_to = o->ignore_result ? NULL : reply_to;
+    spec->origin = c->origin;
     spec->id = o->task_id;
     if (o->eta > 0) {
         spec->eta_us = seconds_to_us(o->eta);
@@ -197,7 +199,7 @@ cel__send(cel_client_t *c, const char *name, const json_t *args,
     spec.name = name;
     spec.args = args;
     spec.kwargs = kwargs;
-    fill_spec(reply_to, o, &spec);
+    fill_spec(c, reply_to, o, &spec);
     if (cel_task_encode(&spec, &env, id, sizeof(id), err) != 0) {
         return NULL;
     }

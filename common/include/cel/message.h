@@ -93,6 +93,11 @@ typedef struct {
         0                                                                      \
     }
 
+/* cel_task_origin writes the default origin header, "gen<pid>@<host>".
+ * It costs two system calls, so a long-lived sender computes it once and
+ * passes it as spec.origin. */
+void cel_task_origin(char *out, size_t size);
+
 /* cel_task_encode builds the v2 message for spec into env (which it
  * initialises; release it with cel_envelope_clear). The task id is written
  * into id_out. Returns 0, CEL_EINVAL for a bad spec, or CEL_ENOMEM. */

@@ -1,0 +1,37 @@
+/* json_write.h: common's own compact JSON writer (internal to common).
+ *
+ * Its output is byte for byte what json_dumps gives with JSON_COMPACT |
+ * JSON_ENCODE_ANY | JSON_REAL_PRECISION(17), which is what Celery's json
+ * serializer reads. It exists because jansson's dumper checks for cycles by
+ * formatting every container's address into a hash table, and that plus
+ * building a json_t around each message was half of a client's CPU per
+ * task. Cycles are caught here by a depth limit instead. */
+#ifndef CEL_JSON_WRITE_H
+#define CEL_JSON_WRITE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A growing text buffer. An allocation failure or an unwritable value
+ * sets failed; later writes do nothing, and the caller checks once. */
+typedef struct {
+    char *data; /* malloc'd, NUL-terminated once anything was written */
+    size_t len;
+    size_t cap;
+    bool failed;
+} cel__buf_t;
+
+void cel__buf_raw(cel__buf_t *b, const char *s, size_t n);
+void cel__buf_lit(cel__buf_t *b, const char *s); /* a C string, as is */
+void cel__buf_string(cel__buf_t *b, const char *s, size_t n); /* quoted */
+/* cel__buf_nullable writes a C string quoted, with any bytes that are not
+ * UTF-8 replaced by U+FFFD, or null for NULL. */
+void cel__buf_nullable(cel__buf_t *b, const char *s);
+void cel__buf_json(cel__buf_t *b, const json_t *value);
+
+/* cel__buf_take returns the text (the caller frees it) and its length, or
+ * NULL when anything failed; the buffer is empty afterwards either way. */
+char *cel__buf_take(cel__buf_t *b, size_t *len);
+
+#endif
