@@ -38,6 +38,9 @@ int cel__table_from_json(const json_t *obj, amqp_pool_t *pool,
  * reason in err. */
 json_t *cel__table_to_json(const amqp_table_t *table, cel_error_t *err);
 
+/* cel__copy_bytes copies src into dst as a C string, cut to size - 1. */
+void cel__copy_bytes(char *dst, size_t size, const amqp_bytes_t *src);
+
 /* cel__props_from_envelope / cel__envelope_from_props convert the basic
  * properties Celery uses. */
 int cel__props_from_envelope(const cel_envelope_t *env, amqp_pool_t *pool,

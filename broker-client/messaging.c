@@ -145,10 +145,8 @@ cel_broker_wait_confirms(cel_broker_t *b, int timeout_ms, cel_error_t *err)
 static void
 fill_delivery(amqp_envelope_t *e, cel_delivery_t *d)
 {
-    snprintf(d->exchange, sizeof(d->exchange), "%.*s", (int)e->exchange.len,
-             (const char *)e->exchange.bytes);
-    snprintf(d->routing_key, sizeof(d->routing_key), "%.*s",
-             (int)e->routing_key.len, (const char *)e->routing_key.bytes);
+    cel__copy_bytes(d->exchange, sizeof(d->exchange), &e->exchange);
+    cel__copy_bytes(d->routing_key, sizeof(d->routing_key), &e->routing_key);
     d->delivery_tag = e->delivery_tag;
     d->redelivered = e->redelivered;
     /* Take the body over instead of copying it: rabbitmq-c malloc'd it. */

@@ -43,18 +43,20 @@ cel__props_from_envelope(const cel_envelope_t *env, amqp_pool_t *pool,
 
 #undef SET_STR
 
-static void
-copy_str(char *dst, const amqp_bytes_t *src)
+void
+cel__copy_bytes(char *dst, size_t size, const amqp_bytes_t *src)
 {
-    size_t n = src->len < CEL_SHORTSTR_SIZE ? src->len : CEL_SHORTSTR_SIZE - 1;
+    size_t n = src->len < size ? src->len : size - 1;
 
-    memcpy(dst, src->bytes, n);
+    if (n > 0) {
+        memcpy(dst, src->bytes, n);
+    }
     dst[n] = '\0';
 }
 
 #define GET_STR(flag, field)                                                   \
     if (p->_flags & (flag)) {                                                  \
-        copy_str(env->field, &p->field);                                       \
+        cel__copy_bytes(env->field, sizeof(env->field), &p->field);            \
     }
 
 int

@@ -126,11 +126,16 @@ table_to_json(const amqp_table_t *t, int depth, cel_error_t *err)
 
     for (int i = 0; obj != NULL && i < t->num_entries; i++) {
         const amqp_table_entry_t *e = &t->entries[i];
-        char key[256];
-        snprintf(key, sizeof(key), "%.*s", (int)e->key.len,
-                 (const char *)e->key.bytes);
         json_t *v = value_to_json(&e->value, depth + 1, err);
-        if (v == NULL || json_object_set_new(obj, key, v) != 0) {
+        if (v == NULL) {
+            json_decref(obj);
+            return NULL;
+        }
+        /* The key with its length: an AMQP key may hold any bytes, and
+         * one that is not UTF-8 is refused like such a value. */
+        const char *key = e->key.len ? (const char *)e->key.bytes : "";
+        if (json_object_setn_new(obj, key, e->key.len, v) != 0) {
+            cel_error_set(err, CEL_EPROTO, "a header name is not valid UTF-8");
             json_decref(obj);
             return NULL;
         }
