@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #define POLL_MS        250
+#define ACK_LINGER_MS  2 /* how long done tasks may wait for a batch ack */
 #define BACKOFF_MAX_MS 10000
 #define MAX_HELD       4096 /* eta tasks held per child */
 
@@ -258,14 +259,20 @@ serve(cel_child_t *c, held_t *held, int *nheld)
             return SERVE_RETIRE;
         }
         /* While deliveries wait in the buffer, results and acks are held
-         * back and leave together; about to wait, everything goes now. */
+         * back and leave together; about to wait, results go now. Acks
+         * wait ACK_LINGER_MS more for the next task: a child that often
+         * runs dry (more children than cores) would otherwise ack every
+         * few tasks, and each ack costs the broker as much as a task. */
         bool more = cel_broker_pending(c->broker);
-        if (!more && cel__flush_acks(c) != 0) {
-            return SERVE_BROKEN;
-        }
         cel_broker_cork(c->broker, more);
-        int r = cel_broker_next(c->broker, poll_timeout(next_us), &d, &err);
+        int timeout = poll_timeout(next_us);
+        bool linger = !more && c->acks_due > 0 && timeout > ACK_LINGER_MS;
+        int r = cel_broker_next(c->broker, linger ? ACK_LINGER_MS : timeout, &d,
+                                &err);
         if (r == CEL_ETIMEDOUT) {
+            if (c->acks_due > 0 && cel__flush_acks(c) != 0) {
+                return SERVE_BROKEN;
+            }
             continue;
         }
         if (r == CEL_EPROTO && d.delivery_tag != 0) {
