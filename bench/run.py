@@ -143,10 +143,7 @@ class Worker:
 def measure(fn, key):
     """Warm up once, then RUNS runs: (median, min, max, all results)."""
     fn()
-    res = [fn() for _ in range(RUNS)]
-    vals = [r[key] for r in res]
-    return {'median': statistics.median(vals), 'min': min(vals),
-            'max': max(vals), 'runs': res}
+    return summary([fn() for _ in range(RUNS)], key)
 
 
 def check(r):
@@ -158,14 +155,38 @@ def check(r):
 results = {}
 
 
-def throughput(kind, c, transient=False):
-    w = Worker(kind, c, PREFETCH if kind == 'celeriac' else CELERY_PREFETCH)
+def summary(runs, key):
+    vals = [r[key] for r in runs]
+    return {'median': statistics.median(vals), 'min': min(vals),
+            'max': max(vals), 'runs': runs}
+
+
+def throughput(c):
+    """celeriac (persistent and transient tasks) and Celery at -c c, their
+    runs interleaved so that the machine's drift (a VM: other guests share
+    its cores) falls on both alike; each pair of runs gives a ratio."""
+    w = {'celeriac': Worker('celeriac', c, PREFETCH),
+         'celery': Worker('celery', c, CELERY_PREFETCH)}
+    tool = [os.path.join(BIN, 'bench_tasks'), 'throughput', str(N)]
+    cmds = {'celeriac_c%d' % c: tool + [w['celeriac'].queue],
+            'celeriac_transient_c%d' % c: tool + [w['celeriac'].queue,
+                                                  'transient'],
+            'celery_c%d' % c: tool + [w['celery'].queue]}
     try:
-        cmd = [os.path.join(BIN, 'bench_tasks'), 'throughput', str(N),
-               w.queue] + (['transient'] if transient else [])
-        return measure(lambda: check(run_json(cmd)), 'tasks_per_s')
+        for cmd in cmds.values():
+            check(run_json(cmd))  # warm-up
+        runs = {k: [] for k in cmds}
+        for _ in range(RUNS):
+            for k, cmd in cmds.items():
+                runs[k].append(check(run_json(cmd)))
     finally:
-        w.stop()
+        for x in w.values():
+            x.stop()
+    for k in cmds:
+        results[k] = summary(runs[k], 'tasks_per_s')
+    pairs = zip(runs['celeriac_c%d' % c], runs['celery_c%d' % c])
+    results['ratio_c%d' % c] = statistics.median(
+        a['tasks_per_s'] / b['tasks_per_s'] for a, b in pairs)
 
 
 def python_producer(c):
@@ -178,17 +199,26 @@ def python_producer(c):
         w.stop()
 
 
-def latency(kind):
-    w = Worker(kind, 2, 1 if kind == 'celeriac' else 4)
+def latency():
+    """celeriac and Celery round trips, runs in turns as for throughput."""
+    w = {'celeriac': Worker('celeriac', 2, 1), 'celery': Worker('celery', 2, 4)}
+    cmds = {k: [os.path.join(BIN, 'bench_tasks'), 'latency', str(LAT_N),
+                x.queue] for k, x in w.items()}
     try:
-        cmd = [os.path.join(BIN, 'bench_tasks'), 'latency', str(LAT_N),
-               w.queue]
-        r = measure(lambda: run_json(cmd), 'p50_ms')
-        for k in ('p99_ms', 'max_ms'):
-            r[k] = statistics.median(x[k] for x in r['runs'])
-        return r
+        for cmd in cmds.values():
+            run_json(cmd)  # warm-up
+        runs = {k: [] for k in cmds}
+        for _ in range(RUNS):
+            for k, cmd in cmds.items():
+                runs[k].append(run_json(cmd))
     finally:
-        w.stop()
+        for x in w.values():
+            x.stop()
+    for k in cmds:
+        r = summary(runs[k], 'p50_ms')
+        for q in ('p99_ms', 'max_ms'):
+            r[q] = statistics.median(x[q] for x in r['runs'])
+        results['latency_' + k] = r
 
 
 def cpu():
@@ -289,16 +319,12 @@ def main():
     results['ceiling_transient'] = measure(
         lambda: run_json(raw + ['transient']), 'tasks_per_s')
     for c in (1, 2, 4):
-        log('== celeriac -c %d' % c)
-        results['celeriac_c%d' % c] = throughput('celeriac', c)
-        results['celeriac_transient_c%d' % c] = throughput('celeriac', c, True)
-        log('== celery -c %d' % c)
-        results['celery_c%d' % c] = throughput('celery', c)
+        log('== celeriac and celery -c %d, interleaved' % c)
+        throughput(c)
     log('== python producer -> workerd -c 2')
     results['pyproducer_workerd_c2'] = python_producer(2)
     log('== latency')
-    results['latency_celeriac'] = latency('celeriac')
-    results['latency_celery'] = latency('celery')
+    latency()
     log('== cpu-bound')
     results['cpu'] = cpu()
     log('== footprint')
@@ -307,11 +333,18 @@ def main():
     report()
 
 
+def ratio(c):
+    """celeriac's tasks/s over Celery's at -c c: the median of the ratios
+    of interleaved runs (older results: the ratio of the medians)."""
+    r = results
+    return r.get('ratio_c%d' % c, r['celeriac_c%d' % c]['median'] /
+                 r['celery_c%d' % c]['median'])
+
+
 def goals():
     r = results
     out = []
-    ratios = [r['celeriac_c%d' % c]['median'] / r['celery_c%d' % c]['median']
-              for c in (1, 2, 4)]
+    ratios = [ratio(c) for c in (1, 2, 4)]
     out.append(('Throughput at equal concurrency >= 10x Celery\'s',
                 ', '.join('-c %d: %.1fx' % (c, x)
                           for c, x in zip((1, 2, 4), ratios)),
@@ -356,13 +389,16 @@ def report():
                  m['celery'], RUNS, '{:,}'.format(N), PREFETCH,
                  CELERY_PREFETCH), '',
              '## Trivial tasks end to end (`add`), tasks/s', '',
+             'celeriac and Celery run in turns at each concurrency, so the '
+             'ratio is the median of the ratios of runs made side by side.',
+             '',
              '| concurrency | celeriac (persistent) | celeriac (transient) '
              '| Celery worker, same C producer | ratio |', '|---|---|---|---|---|']
     for c in (1, 2, 4):
         a, t, b = (r['celeriac_c%d' % c], r['celeriac_transient_c%d' % c],
                    r['celery_c%d' % c])
         lines.append('| -c %d | %s | %s | %s | %.1fx |' % (
-            c, fmt(a), fmt(t), fmt(b), a['median'] / b['median']))
+            c, fmt(a), fmt(t), fmt(b), ratio(c)))
     lines += ['', '| other | tasks/s |', '|---|---|',
               '| Python Celery producer → workerd -c 2 (the drop-in case) | %s |'
               % fmt(r['pyproducer_workerd_c2']),
