@@ -3,7 +3,7 @@
  * printed with enough digits to read back the same double. */
 #include <cel/message.h>
 
-#include "json_write.h"
+#include "json_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +12,17 @@
 json_t *
 cel_json_load(const char *text, size_t len, cel_error_t *err)
 {
-    json_error_t jerr;
+    cel__json_fail_t fail;
 
-    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    json_t *v = cel__json_read(text, len, &fail);
     if (v == NULL) {
+        int line = 1, column = 1;
+        for (size_t i = 0; i < fail.offset && i < len; i++) {
+            line += text[i] == '\n';
+            column = text[i] == '\n' ? 1 : column + 1;
+        }
         cel_error_set(err, CEL_EPROTO, "invalid JSON at line %d column %d: %s",
-                      jerr.line, jerr.column, jerr.text);
+                      line, column, fail.why);
     }
     return v;
 }

@@ -1,5 +1,5 @@
 /* json_write.c: the compact JSON writer of json_write.h. */
-#include "json_write.h"
+#include "json_internal.h"
 
 #include <inttypes.h>
 #include <stdint.h>
@@ -92,11 +92,8 @@ cel__buf_string(cel__buf_t *b, const char *s, size_t n)
     cel__buf_raw(b, "\"", 1);
 }
 
-/* The length of the well-formed UTF-8 sequence at s (at most n bytes),
- * or 0 when it is not one: no overlong forms, surrogates or code points
- * above U+10FFFF, as jansson's own check. */
-static size_t
-utf8_sequence(const unsigned char *s, size_t n)
+size_t
+cel__utf8_sequence(const unsigned char *s, size_t n)
 {
     size_t len;
     uint32_t cp;
@@ -139,8 +136,8 @@ cel__buf_nullable(cel__buf_t *b, const char *s)
      * limit, say); bytes that are not UTF-8 become U+FFFD, so the result
      * still reaches its caller as JSON. */
     size_t n = strlen(s), i = 0, len;
-    while (i < n &&
-           (len = utf8_sequence((const unsigned char *)s + i, n - i)) != 0) {
+    while (i < n && (len = cel__utf8_sequence((const unsigned char *)s + i,
+                                              n - i)) != 0) {
         i += len;
     }
     if (i == n) {
@@ -149,7 +146,7 @@ cel__buf_nullable(cel__buf_t *b, const char *s)
     }
     cel__buf_t clean = {0};
     for (i = 0; i < n; i += len ? len : 1) {
-        len = utf8_sequence((const unsigned char *)s + i, n - i);
+        len = cel__utf8_sequence((const unsigned char *)s + i, n - i);
         cel__buf_raw(&clean, len ? s + i : "\xEF\xBF\xBD", len ? len : 3);
     }
     if (clean.failed) {

@@ -4,7 +4,7 @@
  * versions, and does. */
 #include <cel/message.h>
 
-#include "json_write.h"
+#include "json_internal.h"
 
 #include <stdio.h>
 #include <string.h>

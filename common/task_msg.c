@@ -10,7 +10,7 @@
 #include <cel/id.h>
 #include <cel/message.h>
 
-#include "json_write.h"
+#include "json_internal.h"
 
 #include <math.h>
 #include <stdio.h>

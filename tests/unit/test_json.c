@@ -1,7 +1,10 @@
 /* common's JSON writer (behind cel_json_dump and the task and result
  * encoders) must write exactly what jansson's compact dumper writes, since
- * that is what Celery reads and what the wire vectors hold. Compared here
- * over hand-picked edge cases and a few thousand random trees. */
+ * that is what Celery reads and what the wire vectors hold; its reader
+ * (behind cel_json_load) must accept exactly what jansson's loader
+ * accepts, and build an equal value. Both are compared with jansson here
+ * over hand-picked edge cases, a few thousand random trees and mutations
+ * of their texts; fuzz_decode does the same with libFuzzer's inputs. */
 #include <cel/message.h>
 
 #include <stdint.h>
@@ -143,6 +146,176 @@ test_random_trees(void)
     }
 }
 
+/* Our reader and jansson's agree on text: both refuse it, or both read
+ * values that are equal. */
+static void
+expect_read_same(const char *text, size_t len)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    json_t *ours = cel_json_load(text, len, &err);
+    json_t *theirs =
+        json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+
+    if ((ours == NULL) != (theirs == NULL) ||
+        (ours != NULL && !json_equal(ours, theirs))) {
+        CHECK_FAIL_("readers disagree on \"%.*s\": ours %s, jansson's %s",
+                    (int)len, text, ours ? "read it" : err.text,
+                    theirs ? "read it" : "refused it");
+    }
+    if (ours == NULL) {
+        CHECK_CONTAINS(err.text, "invalid JSON at line");
+    }
+    json_decref(ours);
+    json_decref(theirs);
+}
+
+static void
+test_reader_cases(void)
+{
+    static const char *const cases[] = {
+        "0",
+        "-0",
+        "1",
+        "-1",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "123456789012345678901",
+        "01",
+        "-",
+        "-a",
+        "1.",
+        ".5",
+        "1.5",
+        "1e5",
+        "1E+5",
+        "1e-5",
+        "1e",
+        "1e+",
+        "1.5e300",
+        "1e309",
+        "-1e309",
+        "1e-400",
+        "2.2250738585072014e-308",
+        "0.1",
+        "-0.0",
+        "1.0",
+        "00",
+        "1x",
+        "truex",
+        "true",
+        "false",
+        "null",
+        "nul",
+        "True",
+        "\"\"",
+        "\"a\"",
+        "\"\\u0041\"",
+        "\"\\u00e9\"",
+        "\"\\uD83D\\uDE00\"",
+        "\"\\uD83D\"",
+        "\"\\uDE00\"",
+        "\"\\uD83Dx\"",
+        "\"\\uD83D\\u0041\"",
+        "\"\\u12\"",
+        "\"\\u12G4\"",
+        "\"\\x\"",
+        "\"\\",
+        "\"abc",
+        "\"a\\\"b\"",
+        "\"\\/\\b\\f\\n\\r\\t\"",
+        "\"\\u0000\"",
+        "\"tab\there\"",
+        "\"nl\nhere\"",
+        "\"caf\xc3\xa9\"",
+        "\"\xc3\"",
+        "\"\xc0\xaf\"",
+        "\"\xed\xa0\x80\"",
+        "\"\xf4\x90\x80\x80\"",
+        "\"\xf0\x9f\x98\x80\"",
+        "\"\x7f\"",
+        "[]",
+        "[ ]",
+        "[1,2]",
+        "[1,]",
+        "[,1]",
+        "[1 2]",
+        "[",
+        "]",
+        "{}",
+        "{ }",
+        "{\"a\":1}",
+        "{\"a\" : 1 }",
+        "{\"a\":1,}",
+        "{\"a\"}",
+        "{\"a\":}",
+        "{a:1}",
+        "{\"a\":1,\"a\":2}",
+        "{\"\\u0000\":1}",
+        "{\"k\\u00e9y\":[1,{\"x\":null}]}",
+        "[[[]]]",
+        "",
+        " ",
+        " 1 ",
+        "1 2",
+        "\t\r\n[\n1\n]\n",
+        "[1]x",
+        "{}{}",
+        "\xc3\xa9",
+        "[\"a\",\"b\\n\",{\"c\":[true,false,null,1.25,-3]}]"};
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        expect_read_same(cases[i], strlen(cases[i]));
+    }
+    /* A raw NUL byte is refused anywhere. (jansson drops one it has read
+     * one byte too far, reading "9\0" as 9: not compared.) */
+    expect_read_same("\"a\0b\"", 5);
+    expect_read_same("[1]\0", 4);
+    cel_error_t err = CEL_ERROR_INIT;
+    CHECK(cel_json_load("9\0", 2, &err) == NULL);
+    CHECK(cel_json_load("[1,\0 2]", 7, &err) == NULL);
+
+    /* jansson stops at 2048 levels, counting the innermost value. */
+    for (int depth = 2046; depth <= 2050; depth++) {
+        char *deep = malloc(2 * (size_t)depth + 2);
+        CHECK(deep != NULL);
+        memset(deep, '[', (size_t)depth);
+        deep[depth] = '1';
+        memset(deep + depth + 1, ']', (size_t)depth);
+        expect_read_same(deep, 2 * (size_t)depth + 1);
+        memset(deep + depth, ']', (size_t)depth); /* and without the 1 */
+        expect_read_same(deep, 2 * (size_t)depth);
+        free(deep);
+    }
+}
+
+/* Texts of random trees read back equal, and so do (or fail alike) the
+ * same texts with a byte changed or cut short there. */
+static void
+test_reader_random(void)
+{
+    static const char noise[] = "[]{}\",:0-.eE+u\\\x80\xc3\xa9 \n\"aZ";
+
+    for (int i = 0; i < 3000; i++) {
+        json_t *v = random_value(0);
+        char *text =
+            json_dumps(v, JSON_ENCODE_ANY | (i % 2 ? JSON_COMPACT : 0));
+        size_t len = strlen(text);
+        expect_read_same(text, len);
+        for (int m = 0; m < 8 && len > 0; m++) {
+            size_t at = next((unsigned)len);
+            char keep = text[at];
+            text[at] = noise[next(sizeof(noise) - 1)];
+            expect_read_same(text, len);
+            expect_read_same(text, at);
+            text[at] = keep;
+        }
+        free(text);
+        json_decref(v);
+    }
+}
+
 static void
 test_unwritable(void)
 {
@@ -209,6 +382,8 @@ main(void)
     test_scalars();
     test_random_trees();
     test_unwritable();
+    test_reader_cases();
+    test_reader_random();
     test_encoders();
     puts("ok");
     return 0;

@@ -1,13 +1,14 @@
-/* json_write.h: common's own compact JSON writer (internal to common).
+/* json_internal.h: common's own JSON reader and writer (internal to
+ * common), for the texts that cross the wire with every task.
  *
- * Its output is byte for byte what json_dumps gives with JSON_COMPACT |
- * JSON_ENCODE_ANY | JSON_REAL_PRECISION(17), which is what Celery's json
+ * The writer's output is byte for byte what json_dumps gives with JSON_COMPACT
+ * | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17), which is what Celery's json
  * serializer reads. It exists because jansson's dumper checks for cycles by
  * formatting every container's address into a hash table, and that plus
  * building a json_t around each message was half of a client's CPU per
  * task. Cycles are caught here by a depth limit instead. */
-#ifndef CEL_JSON_WRITE_H
-#define CEL_JSON_WRITE_H
+#ifndef CEL_JSON_INTERNAL_H
+#define CEL_JSON_INTERNAL_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -33,5 +34,23 @@ void cel__buf_json(cel__buf_t *b, const json_t *value);
 /* cel__buf_take returns the text (the caller frees it) and its length, or
  * NULL when anything failed; the buffer is empty afterwards either way. */
 char *cel__buf_take(cel__buf_t *b, size_t *len);
+
+/* cel__utf8_sequence is the length of the well-formed UTF-8 sequence at
+ * s (at most n bytes), or 0 when there is none: no overlong forms,
+ * surrogates or code points above U+10FFFF. */
+size_t cel__utf8_sequence(const unsigned char *s, size_t n);
+
+/* The reader accepts exactly what json_loadb(JSON_DECODE_ANY |
+ * JSON_ALLOW_NUL) accepts and builds an equal value (the fuzz target
+ * fuzz_decode checks both against jansson). jansson's loader reads through
+ * a byte-at-a-time stream and copies every token; parsing a result body
+ * with it took more instructions than everything else a producer does per
+ * task. On failure: NULL, with a reason and the byte offset it refers to. */
+typedef struct {
+    const char *why;
+    size_t offset;
+} cel__json_fail_t;
+
+json_t *cel__json_read(const char *text, size_t len, cel__json_fail_t *fail);
 
 #endif
