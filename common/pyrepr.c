@@ -152,6 +152,24 @@ put_value(writer_t *w, const json_t *v, bool as_tuple)
     }
 }
 
+/* Where to cut s (at most at `cut`) without splitting a UTF-8 sequence:
+ * a header must stay valid UTF-8, or the message cannot be encoded. */
+static size_t
+utf8_cut(const char *s, size_t cut)
+{
+    size_t lead = cut;
+
+    while (lead > 0 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80) {
+        lead--;
+    }
+    if (lead == 0 || (unsigned char)s[lead - 1] < 0xC0) {
+        return cut; /* no sequence was split */
+    }
+    unsigned char c = (unsigned char)s[lead - 1];
+    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    return lead - 1 + need > cut ? lead - 1 : cut;
+}
+
 void
 cel_pyrepr(const json_t *value, bool as_tuple, char *out, size_t size)
 {
@@ -167,6 +185,6 @@ cel_pyrepr(const json_t *value, bool as_tuple, char *out, size_t size)
         puts_(&w, "None");
     }
     if (w.full && size > 4) {
-        strcpy(out + size - 4, "...");
+        strcpy(out + utf8_cut(out, size - 4), "...");
     }
 }

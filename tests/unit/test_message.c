@@ -84,6 +84,40 @@ test_roundtrip(void)
     json_decref(kwargs);
 }
 
+/* argsrepr is cut at 1024 bytes, as Celery's saferepr cuts; a cut inside a
+ * multi-byte character made the header invalid UTF-8 and the task could
+ * not be sent at all. Every alignment of 2-, 3- and 4-byte characters. */
+static void
+test_long_unicode_args(void)
+{
+    static const char *const chars[] = {"\xc3\xa9", "\xe2\x82\xac",
+                                        "\xf0\x9f\x98\x80"};
+    cel_error_t err = CEL_ERROR_INIT;
+
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t shift = 0; shift < 4; shift++) {
+            char text[2100] = "";
+            memset(text, 'a', shift);
+            for (size_t n = shift; n + 5 < sizeof(text);
+                 n += strlen(chars[k])) {
+                strcpy(text + n, chars[k]);
+            }
+            json_t *args = json_pack("[s]", text);
+            cel_task_spec_t spec = CEL_TASK_SPEC_INIT;
+            cel_envelope_t env;
+            spec.name = "echo";
+            spec.args = args;
+            CHECK_OK(cel_task_encode(&spec, &env, NULL, 0, &err));
+            const char *repr =
+                json_string_value(json_object_get(env.headers, "argsrepr"));
+            CHECK(repr != NULL && strlen(repr) <= 1023);
+            CHECK_CONTAINS(repr, "...");
+            cel_envelope_clear(&env);
+            json_decref(args);
+        }
+    }
+}
+
 static void
 test_v1(void)
 {
@@ -222,6 +256,7 @@ int
 main(void)
 {
     test_roundtrip();
+    test_long_unicode_args();
     test_v1();
     test_malformed();
     test_results();
