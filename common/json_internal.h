@@ -29,6 +29,11 @@ void cel__buf_string(cel__buf_t *b, const char *s, size_t n); /* quoted */
 /* cel__buf_nullable writes a C string quoted, with any bytes that are not
  * UTF-8 replaced by U+FFFD, or null for NULL. */
 void cel__buf_nullable(cel__buf_t *b, const char *s);
+
+/* cel__json_text is a JSON string of s, with any bytes that are not UTF-8
+ * replaced by U+FFFD (json_string would refuse s instead); NULL only when
+ * out of memory. */
+json_t *cel__json_text(const char *s);
 void cel__buf_json(cel__buf_t *b, const json_t *value);
 
 /* cel__buf_take returns the text (the caller frees it) and its length, or

@@ -125,6 +125,30 @@ cel__utf8_sequence(const unsigned char *s, size_t n)
     return len;
 }
 
+/* A C string may hold anything (a task's error message cut at a byte
+ * limit, say); bytes that are not UTF-8 become U+FFFD, so that the text
+ * still reaches its reader as JSON. Returns s itself when it is clean, else
+ * the cleaned copy in *clean (NULL when out of memory). */
+static const char *
+clean_utf8(const char *s, size_t *n, cel__buf_t *clean)
+{
+    size_t i = 0, len;
+
+    while (i < *n && (len = cel__utf8_sequence((const unsigned char *)s + i,
+                                               *n - i)) != 0) {
+        i += len;
+    }
+    if (i == *n) {
+        return s;
+    }
+    for (i = 0; i < *n; i += len ? len : 1) {
+        len = cel__utf8_sequence((const unsigned char *)s + i, *n - i);
+        cel__buf_raw(clean, len ? s + i : "\xEF\xBF\xBD", len ? len : 3);
+    }
+    *n = clean->len;
+    return clean->failed ? NULL : clean->data;
+}
+
 void
 cel__buf_nullable(cel__buf_t *b, const char *s)
 {
@@ -132,29 +156,27 @@ cel__buf_nullable(cel__buf_t *b, const char *s)
         cel__buf_raw(b, "null", 4);
         return;
     }
-    /* A C string may hold anything (a task's error message cut at a byte
-     * limit, say); bytes that are not UTF-8 become U+FFFD, so the result
-     * still reaches its caller as JSON. */
-    size_t n = strlen(s), i = 0, len;
-    while (i < n && (len = cel__utf8_sequence((const unsigned char *)s + i,
-                                              n - i)) != 0) {
-        i += len;
-    }
-    if (i == n) {
-        cel__buf_string(b, s, n);
-        return;
-    }
     cel__buf_t clean = {0};
-    for (i = 0; i < n; i += len ? len : 1) {
-        len = cel__utf8_sequence((const unsigned char *)s + i, n - i);
-        cel__buf_raw(&clean, len ? s + i : "\xEF\xBF\xBD", len ? len : 3);
-    }
-    if (clean.failed) {
+    size_t n = strlen(s);
+    const char *text = clean_utf8(s, &n, &clean);
+    if (text == NULL) {
         b->failed = true;
     } else {
-        cel__buf_string(b, clean.data, clean.len);
+        cel__buf_string(b, text, n);
     }
     free(clean.data);
+}
+
+json_t *
+cel__json_text(const char *s)
+{
+    cel__buf_t clean = {0};
+    size_t n = strlen(s);
+    const char *text = clean_utf8(s, &n, &clean);
+    json_t *v = text != NULL ? json_stringn_nocheck(text, n) : NULL;
+
+    free(clean.data);
+    return v;
 }
 
 static void

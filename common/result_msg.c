@@ -120,8 +120,11 @@ cel_result_msg_clear(cel_result_msg_t *msg)
 json_t *
 cel_exc_new(const char *type, const char *module, const char *message)
 {
-    return json_pack("{s:s, s:[s], s:s}", "exc_type", type, "exc_message",
-                     message ? message : "", "exc_module", module);
+    /* The message is a task's own text, cut at a byte limit: it may not
+     * be UTF-8, and the caller must still get its FAILURE. */
+    return json_pack("{s:s, s:[o], s:s}", "exc_type", type, "exc_message",
+                     cel__json_text(message ? message : ""), "exc_module",
+                     module);
 }
 
 int

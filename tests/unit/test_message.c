@@ -235,6 +235,13 @@ test_results(void)
     cel_envelope_clear(&env);
     json_decref(exc);
 
+    /* A task's message cut inside a character still makes an exception. */
+    exc = cel_exc_new("ValueError", "builtins", "bad \xc3");
+    CHECK(exc != NULL);
+    CHECK_OK(cel_exc_describe(exc, &type, text, sizeof(text)));
+    CHECK_STR_EQ(text, "bad \xef\xbf\xbd");
+    json_decref(exc);
+
     exc = json_pack("{s:s, s:[i, s]}", "exc_type", "KeyError", "exc_message", 1,
                     "a");
     CHECK_OK(cel_exc_describe(exc, &type, text, sizeof(text)));
