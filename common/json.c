@@ -1,6 +1,8 @@
-/* json.c: the JSON conventions of Celery's json serializer, on jansson:
- * any top-level value, NUL allowed inside strings, compact output, and reals
- * printed with enough digits to read back the same double. */
+/* json.c: the JSON conventions of Celery's json serializer: any top-level
+ * value, NUL allowed inside strings, compact output, and reals printed with
+ * enough digits to read back the same double. Values are jansson's json_t;
+ * the text is read and written by common's own reader and writer
+ * (json_internal.h), which agree with jansson's byte for byte. */
 #include <cel/message.h>
 
 #include "json_internal.h"
