@@ -62,6 +62,26 @@ put_real(writer_t *w, double d)
     }
 }
 
+/* Digits without snprintf: integer arguments are the common case, and
+ * every task's argsrepr is made here. */
+static void
+put_integer(writer_t *w, json_int_t v, char *buf, size_t size)
+{
+    size_t i = size;
+    /* Through unsigned, so that the most negative value has a magnitude. */
+    unsigned long long m =
+        v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        buf[--i] = (char)('0' + m % 10);
+        m /= 10;
+    } while (m != 0);
+    if (v < 0) {
+        buf[--i] = '-';
+    }
+    put(w, buf + i, size - i);
+}
+
 static void
 put_string(writer_t *w, const char *s, size_t n)
 {
@@ -139,9 +159,7 @@ put_value(writer_t *w, const json_t *v, bool as_tuple)
     case JSON_TRUE: puts_(w, "True"); break;
     case JSON_FALSE: puts_(w, "False"); break;
     case JSON_INTEGER:
-        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(v));
-        puts_(w, buf);
+        put_integer(w, json_integer_value(v), buf, sizeof(buf));
         break;
     case JSON_REAL: put_real(w, json_real_value(v)); break;
     case JSON_STRING:

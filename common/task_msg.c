@@ -18,6 +18,16 @@
 #include <strings.h>
 #include <unistd.h>
 
+/* snprintf's "%s" without its formatter: this runs for every task. */
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static json_t *
 nullable_string(const char *s)
 {
@@ -33,7 +43,7 @@ nullable_time(int64_t wall_us)
         return json_null();
     }
     cel_clock_format_iso(wall_us, iso);
-    return json_string(iso);
+    return json_string_nocheck(iso);
 }
 
 static json_t *
@@ -58,30 +68,65 @@ cel_task_origin(char *out, size_t size)
     snprintf(out, size, "gen%d@%s", (int)getpid(), host);
 }
 
+/* Sets h[key] to v, which it takes over; false when v is NULL (a string
+ * that is not UTF-8, or no memory). */
+static bool
+set(json_t *h, const char *key, json_t *v)
+{
+    return json_object_set_new_nocheck(h, key, v) == 0;
+}
+
+static json_t *
+timelimit(const cel_task_spec_t *spec)
+{
+    json_t *pair = json_array();
+
+    if (json_array_append_new(pair, limit_value(spec->time_limit)) != 0 ||
+        json_array_append_new(pair, limit_value(spec->soft_time_limit)) != 0) {
+        json_decref(pair);
+        return NULL;
+    }
+    return pair;
+}
+
+/* The headers in Celery's order, set one by one: json_pack would parse
+ * its format and check every key for each task. The program's strings are
+ * checked for UTF-8; the ones made here (reprs cut at a character
+ * boundary, ISO times, "c") need not be. */
 static json_t *
 task_headers(const cel_task_spec_t *spec, const char *id, const json_t *args,
              const json_t *kwargs)
 {
     char argsrepr[1024], kwargsrepr[1024], origin[160];
+    json_t *h = json_object();
 
     cel_pyrepr(args, true, argsrepr, sizeof(argsrepr));
     cel_pyrepr(kwargs, false, kwargsrepr, sizeof(kwargsrepr));
     if (spec->origin == NULL) {
         cel_task_origin(origin, sizeof(origin));
     }
-    return json_pack(
-        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:n, s:i, s:[oo], s:s, s:o, "
-        "s:s, s:s, s:s, s:b}",
-        "lang", "c", "task", spec->name, "id", id, "shadow",
-        nullable_string(spec->shadow), "eta", nullable_time(spec->eta_us),
-        "expires", nullable_time(spec->expires_us), "group",
-        nullable_string(spec->group), "group_index", "retries", spec->retries,
-        "timelimit", limit_value(spec->time_limit),
-        limit_value(spec->soft_time_limit), "root_id",
-        spec->root_id ? spec->root_id : id, "parent_id",
-        nullable_string(spec->parent_id), "argsrepr", argsrepr, "kwargsrepr",
-        kwargsrepr, "origin", spec->origin ? spec->origin : origin,
-        "ignore_result", spec->ignore_result);
+    bool ok =
+        h != NULL && set(h, "lang", json_string_nocheck("c")) &&
+        set(h, "task", json_string(spec->name)) &&
+        set(h, "id", json_string(id)) &&
+        set(h, "shadow", nullable_string(spec->shadow)) &&
+        set(h, "eta", nullable_time(spec->eta_us)) &&
+        set(h, "expires", nullable_time(spec->expires_us)) &&
+        set(h, "group", nullable_string(spec->group)) &&
+        set(h, "group_index", json_null()) &&
+        set(h, "retries", json_integer(spec->retries)) &&
+        set(h, "timelimit", timelimit(spec)) &&
+        set(h, "root_id", json_string(spec->root_id ? spec->root_id : id)) &&
+        set(h, "parent_id", nullable_string(spec->parent_id)) &&
+        set(h, "argsrepr", json_string_nocheck(argsrepr)) &&
+        set(h, "kwargsrepr", json_string_nocheck(kwargsrepr)) &&
+        set(h, "origin", json_string(spec->origin ? spec->origin : origin)) &&
+        set(h, "ignore_result", json_boolean(spec->ignore_result));
+    if (!ok) {
+        json_decref(h);
+        return NULL;
+    }
+    return h;
 }
 
 static int
@@ -105,9 +150,9 @@ set_properties(const cel_task_spec_t *spec, const char *id, cel_envelope_t *env)
 {
     strcpy(env->content_type, "application/json");
     strcpy(env->content_encoding, "utf-8");
-    snprintf(env->correlation_id, sizeof(env->correlation_id), "%s", id);
+    copy_str(env->correlation_id, sizeof(env->correlation_id), id);
     if (spec->reply_to != NULL) {
-        snprintf(env->reply_to, sizeof(env->reply_to), "%s", spec->reply_to);
+        copy_str(env->reply_to, sizeof(env->reply_to), spec->reply_to);
     }
     env->delivery_mode = spec->delivery_mode == 1 ? 1 : 2;
     env->priority = spec->priority;
@@ -199,8 +244,8 @@ cel_task_encode(const cel_task_spec_t *spec, cel_envelope_t *env, char *id_out,
         }
     }
     set_properties(spec, id, env);
-    if (id_out != NULL) {
-        snprintf(id_out, id_size, "%s", id);
+    if (id_out != NULL && id_size > 0) {
+        copy_str(id_out, id_size, id);
     }
 out:
     json_decref(empty_args);

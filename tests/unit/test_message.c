@@ -3,6 +3,8 @@
  * reason, while the id, task and reply_to are still read where possible. */
 #include <cel/message.h>
 
+#include <stdint.h>
+
 #include "check.h"
 
 static void
@@ -116,6 +118,18 @@ test_long_unicode_args(void)
             json_decref(args);
         }
     }
+}
+
+static void
+test_repr_integers(void)
+{
+    char repr[128];
+    json_t *args = json_pack("[i, I, i, I]", -1, (json_int_t)INT64_MIN, 0,
+                             (json_int_t)INT64_MAX);
+
+    cel_pyrepr(args, true, repr, sizeof(repr));
+    CHECK_STR_EQ(repr, "(-1, -9223372036854775808, 0, 9223372036854775807)");
+    json_decref(args);
 }
 
 static void
@@ -264,6 +278,7 @@ main(void)
 {
     test_roundtrip();
     test_long_unicode_args();
+    test_repr_integers();
     test_v1();
     test_malformed();
     test_results();
