@@ -134,8 +134,14 @@ table_to_json(const amqp_table_t *t, int depth, cel_error_t *err)
         /* The key with its length: an AMQP key may hold any bytes, and
          * one that is not UTF-8 is refused like such a value. */
         const char *key = e->key.len ? (const char *)e->key.bytes : "";
-        if (json_object_setn_new(obj, key, e->key.len, v) != 0) {
+        if (!cel_utf8_valid(key, e->key.len)) {
             cel_error_set(err, CEL_EPROTO, "a header name is not valid UTF-8");
+            json_decref(v);
+            json_decref(obj);
+            return NULL;
+        }
+        if (json_object_setn_new_nocheck(obj, key, e->key.len, v) != 0) {
+            cel_error_set(err, CEL_ENOMEM, "out of memory for headers");
             json_decref(obj);
             return NULL;
         }
@@ -162,9 +168,15 @@ static json_t *
 bytes_to_json(const amqp_bytes_t *b, cel_error_t *err)
 {
     /* An empty string may come with no buffer at all. */
-    json_t *s = json_stringn(b->len ? (const char *)b->bytes : "", b->len);
-    if (s == NULL) {
+    const char *text = b->len ? (const char *)b->bytes : "";
+
+    if (!cel_utf8_valid(text, b->len)) {
         cel_error_set(err, CEL_EPROTO, "a header string is not valid UTF-8");
+        return NULL;
+    }
+    json_t *s = json_stringn_nocheck(text, b->len);
+    if (s == NULL) {
+        cel_error_set(err, CEL_ENOMEM, "out of memory for headers");
     }
     return s;
 }

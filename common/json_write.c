@@ -1,4 +1,7 @@
-/* json_write.c: the compact JSON writer of json_write.h. */
+/* json_write.c: the compact JSON writer of json_internal.h, and the UTF-8
+ * checks it and the rest of celeriac use. */
+#include <cel/message.h>
+
 #include "json_internal.h"
 
 #include <inttypes.h>
@@ -147,6 +150,25 @@ clean_utf8(const char *s, size_t *n, cel__buf_t *clean)
     }
     *n = clean->len;
     return clean->failed ? NULL : clean->data;
+}
+
+bool
+cel_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+
+    while (p < end) {
+        if (*p < 0x80) { /* ASCII, nearly all of a header */
+            p++;
+            continue;
+        }
+        size_t len = cel__utf8_sequence(p, (size_t)(end - p));
+        if (len == 0) {
+            return false;
+        }
+        p += len;
+    }
+    return true;
 }
 
 void

@@ -316,6 +316,27 @@ test_reader_random(void)
     }
 }
 
+/* cel_utf8_valid against jansson's own check, over random short byte
+ * strings weighted towards the bytes where UTF-8 has its edges. */
+static void
+test_utf8_valid(void)
+{
+    static const unsigned char edges[] = {
+        0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0,
+        0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff};
+
+    for (int i = 0; i < 20000; i++) {
+        char text[6];
+        size_t n = next(sizeof(text) + 1);
+        for (size_t k = 0; k < n; k++) {
+            text[k] = (char)edges[next(sizeof(edges))];
+        }
+        json_t *s = json_stringn(text, n);
+        CHECK_EQ_INT(cel_utf8_valid(text, n), s != NULL);
+        json_decref(s);
+    }
+}
+
 static void
 test_unwritable(void)
 {
@@ -382,6 +403,7 @@ main(void)
     test_scalars();
     test_random_trees();
     test_unwritable();
+    test_utf8_valid();
     test_reader_cases();
     test_reader_random();
     test_encoders();

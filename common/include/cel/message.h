@@ -182,6 +182,11 @@ json_t *cel_json_load(const char *text, size_t len, cel_error_t *err);
 /* cel_json_dump returns a malloc'd compact JSON text of value, or NULL. */
 char *cel_json_dump(const json_t *value, size_t *len);
 
+/* cel_utf8_valid tells whether s[0..n) is well-formed UTF-8 (what a JSON
+ * string must be), for text from the wire that becomes a json_t without
+ * jansson's slower check. */
+bool cel_utf8_valid(const char *s, size_t n);
+
 /* cel_pyrepr writes Python's repr() of a JSON value (tuple form for arrays
  * when as_tuple), cut to size - 1 bytes, as Celery's argsrepr shows it. */
 void cel_pyrepr(const json_t *value, bool as_tuple, char *out, size_t size);
