@@ -111,7 +111,7 @@ random_value(int depth)
     switch (next(depth > 4 ? 5 : 8)) {
     case 0: return json_null();
     case 1: return json_boolean(next(2));
-    case 2: return json_integer((json_int_t)rng - (json_int_t)(rng >> 1));
+    case 2: return json_integer((json_int_t)(rng ^ (rng >> 7)));
     case 3: return json_real((double)(int64_t)rng / (1 + next(1000000)));
     case 4: return random_string();
     case 5:
