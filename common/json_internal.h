@@ -30,15 +30,16 @@ void cel__buf_string(cel__buf_t *b, const char *s, size_t n); /* quoted */
  * UTF-8 replaced by U+FFFD, or null for NULL. */
 void cel__buf_nullable(cel__buf_t *b, const char *s);
 
-/* cel__json_text is a JSON string of s, with any bytes that are not UTF-8
- * replaced by U+FFFD (json_string would refuse s instead); NULL only when
- * out of memory. */
-json_t *cel__json_text(const char *s);
 void cel__buf_json(cel__buf_t *b, const json_t *value);
 
 /* cel__buf_take returns the text (the caller frees it) and its length, or
  * NULL when anything failed; the buffer is empty afterwards either way. */
 char *cel__buf_take(cel__buf_t *b, size_t *len);
+
+/* cel__json_text is a JSON string of s, with any bytes that are not UTF-8
+ * replaced by U+FFFD (json_string would refuse s instead); NULL only when
+ * out of memory. */
+json_t *cel__json_text(const char *s);
 
 /* cel__utf8_sequence is the length of the well-formed UTF-8 sequence at
  * s (at most n bytes), or 0 when there is none: no overlong forms,
@@ -46,11 +47,13 @@ char *cel__buf_take(cel__buf_t *b, size_t *len);
 size_t cel__utf8_sequence(const unsigned char *s, size_t n);
 
 /* The reader accepts exactly what json_loadb(JSON_DECODE_ANY |
- * JSON_ALLOW_NUL) accepts and builds an equal value (the fuzz target
- * fuzz_decode checks both against jansson). jansson's loader reads through
- * a byte-at-a-time stream and copies every token; parsing a result body
- * with it took more instructions than everything else a producer does per
- * task. On failure: NULL, with a reason and the byte offset it refers to. */
+ * JSON_ALLOW_NUL) accepts and builds an equal value (unit_json and the
+ * fuzz target fuzz_decode check both against jansson), except that a raw
+ * NUL byte outside a string is always refused, where jansson reads "9\0"
+ * as 9. jansson's loader reads through a byte-at-a-time stream and copies
+ * every token; parsing a result body with it took more instructions than
+ * everything else a producer did per task. On failure: NULL, with a
+ * reason and the byte offset it refers to. */
 typedef struct {
     const char *why;
     size_t offset;
