@@ -36,6 +36,11 @@ void cel__buf_json(cel__buf_t *b, const json_t *value);
  * NULL when anything failed; the buffer is empty afterwards either way. */
 char *cel__buf_take(cel__buf_t *b, size_t *len);
 
+/* cel__int_text writes v in decimal at the end of buf, without snprintf
+ * (integers are most task arguments), and returns where it starts. */
+#define CEL__INT_SIZE 24
+const char *cel__int_text(json_int_t v, char buf[CEL__INT_SIZE], size_t *len);
+
 /* cel__json_text is a JSON string of s, with any bytes that are not UTF-8
  * replaced by U+FFFD (json_string would refuse s instead); NULL only when
  * out of memory. */

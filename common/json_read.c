@@ -327,6 +327,20 @@ read_number(reader_t *r)
 
 static json_t *read_value(reader_t *r);
 
+/* After an element or member: a comma (*more: another follows) or the
+ * closing bracket (*more false); anything else fails with `expected`. */
+static bool
+after_item(reader_t *r, unsigned char close, const char *expected, bool *more)
+{
+    skip_space(r);
+    if (r->p < r->end && (*r->p == ',' || *r->p == close)) {
+        *more = *r->p++ == ',';
+        return true;
+    }
+    fail_at(r, r->p, expected);
+    return false;
+}
+
 static json_t *
 read_array(reader_t *r)
 {
@@ -338,25 +352,16 @@ read_array(reader_t *r)
         r->p++;
         return a;
     }
-    while (a != NULL) {
+    bool more = a != NULL;
+    while (more) {
         json_t *v = read_value(r);
-        if (v == NULL || json_array_append_new(a, v) != 0) {
-            break;
+        if (v == NULL || json_array_append_new(a, v) != 0 ||
+            !after_item(r, ']', "']' expected", &more)) {
+            json_decref(a);
+            return fail_at(r, r->p, "out of memory");
         }
-        skip_space(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
-            continue;
-        }
-        if (r->p < r->end && *r->p == ']') {
-            r->p++;
-            return a;
-        }
-        fail_at(r, r->p, "']' expected");
-        break;
     }
-    json_decref(a);
-    return fail_at(r, r->p, "out of memory");
+    return a;
 }
 
 /* One "key": value member of the object o, r->p at the key's quote. */
@@ -415,22 +420,15 @@ read_object(reader_t *r)
         r->p++;
         return o;
     }
-    while (o != NULL && read_member(r, o)) {
+    bool more = o != NULL;
+    while (more) {
+        if (!read_member(r, o) || !after_item(r, '}', "'}' expected", &more)) {
+            json_decref(o);
+            return fail_at(r, r->p, "out of memory");
+        }
         skip_space(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
-            skip_space(r);
-            continue;
-        }
-        if (r->p < r->end && *r->p == '}') {
-            r->p++;
-            return o;
-        }
-        fail_at(r, r->p, "'}' expected");
-        break;
     }
-    json_decref(o);
-    return fail_at(r, r->p, "out of memory");
+    return o;
 }
 
 static json_t *

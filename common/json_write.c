@@ -201,22 +201,32 @@ cel__json_text(const char *s)
     return v;
 }
 
-static void
-write_integer(cel__buf_t *b, json_int_t v)
+const char *
+cel__int_text(json_int_t v, char buf[CEL__INT_SIZE], size_t *len)
 {
-    char digits[24];
-    size_t i = sizeof(digits);
+    size_t i = CEL__INT_SIZE;
     /* Through unsigned, so that the most negative value has a magnitude. */
     uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
     do {
-        digits[--i] = (char)('0' + m % 10);
+        buf[--i] = (char)('0' + m % 10);
         m /= 10;
     } while (m != 0);
     if (v < 0) {
-        digits[--i] = '-';
+        buf[--i] = '-';
     }
-    cel__buf_raw(b, digits + i, sizeof(digits) - i);
+    *len = CEL__INT_SIZE - i;
+    return buf + i;
+}
+
+static void
+write_integer(cel__buf_t *b, json_int_t v)
+{
+    char buf[CEL__INT_SIZE];
+    size_t len;
+    const char *text = cel__int_text(v, buf, &len);
+
+    cel__buf_raw(b, text, len);
 }
 
 /* Reals are rare in task traffic and jansson's formatting of them (17

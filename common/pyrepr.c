@@ -3,6 +3,8 @@
  * the buffer's end with "...", as Celery's saferepr cuts at 1024. */
 #include <cel/message.h>
 
+#include "json_internal.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,26 +62,6 @@ put_real(writer_t *w, double d)
     if (strpbrk(buf, ".eninf") == NULL) {
         puts_(w, ".0");
     }
-}
-
-/* Digits without snprintf: integer arguments are the common case, and
- * every task's argsrepr is made here. */
-static void
-put_integer(writer_t *w, json_int_t v, char *buf, size_t size)
-{
-    size_t i = size;
-    /* Through unsigned, so that the most negative value has a magnitude. */
-    unsigned long long m =
-        v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
-
-    do {
-        buf[--i] = (char)('0' + m % 10);
-        m /= 10;
-    } while (m != 0);
-    if (v < 0) {
-        buf[--i] = '-';
-    }
-    put(w, buf + i, size - i);
 }
 
 static void
@@ -152,14 +134,17 @@ put_object(writer_t *w, const json_t *v)
 static void
 put_value(writer_t *w, const json_t *v, bool as_tuple)
 {
-    char buf[32];
+    char buf[CEL__INT_SIZE];
+    const char *text;
+    size_t len;
 
     switch (json_typeof(v)) {
     case JSON_NULL: puts_(w, "None"); break;
     case JSON_TRUE: puts_(w, "True"); break;
     case JSON_FALSE: puts_(w, "False"); break;
     case JSON_INTEGER:
-        put_integer(w, json_integer_value(v), buf, sizeof(buf));
+        text = cel__int_text(json_integer_value(v), buf, &len);
+        put(w, text, len);
         break;
     case JSON_REAL: put_real(w, json_real_value(v)); break;
     case JSON_STRING:
