@@ -261,8 +261,8 @@ serve(cel_child_t *c, held_t *held, int *nheld)
         /* While deliveries wait in the buffer, results and acks are held
          * back and leave together; about to wait, results go now. Acks
          * wait ACK_LINGER_MS more for the next task: a child that often
-         * runs dry (more children than cores) would otherwise ack every
-         * few tasks, and each ack costs the broker as much as a task. */
+         * runs dry (more children than cores) would otherwise send the
+         * broker an ack frame every few tasks. */
         bool more = cel_broker_pending(c->broker);
         cel_broker_cork(c->broker, more);
         int timeout = poll_timeout(next_us);
