@@ -7,10 +7,9 @@
 
 /* The kernels live in their own shared library, libexample_kernels, which
  * both the task module and bench_tasks' inline run link: the benchmark
- * compares workerd against exactly the same machine code. (A tight loop's
- * speed depends on where it lands in memory: compiled into both programs,
- * the "same" sum loop once took 0.81-0.98 s inline against 0.55 s in the
- * module.) */
+ * compares workerd against exactly the same machine code, not against a
+ * second compilation of the same source that may be placed and optimised
+ * differently. */
 
 /* 1 + 2 + ... + x, by the notes' loop. */
 int64_t kernel_sum_all_values(int64_t x);
