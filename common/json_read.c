@@ -370,7 +370,7 @@ read_member(reader_t *r, json_t *o)
 {
     const char *key;
     size_t len;
-    char small[128], *copy = small;
+    char *copy = NULL;
 
     if (r->p >= r->end || *r->p != '"') {
         fail_at(r, r->p, "string or '}' expected");
@@ -385,9 +385,11 @@ read_member(reader_t *r, json_t *o)
         return false;
     }
     /* A key decoded into the scratch buffer must be kept apart from the
-     * value's own strings; one read from the input stays where it is. */
+     * value's own strings; one read from the input (nearly every key)
+     * stays where it is. On the heap, not the stack: this recurses as
+     * deep as the text nests. */
     if (key == r->scratch) {
-        if (len >= sizeof(small) && (copy = malloc(len)) == NULL) {
+        if ((copy = malloc(len + 1)) == NULL) {
             fail_at(r, r->p, "out of memory");
             return false;
         }
@@ -403,9 +405,7 @@ read_member(reader_t *r, json_t *o)
         json_t *v = read_value(r);
         ok = v != NULL && json_object_setn_new_nocheck(o, key, len, v) == 0;
     }
-    if (copy != small) {
-        free(copy);
-    }
+    free(copy);
     return ok;
 }
 
