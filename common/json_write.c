@@ -135,16 +135,12 @@ cel__utf8_sequence(const unsigned char *s, size_t n)
 static const char *
 clean_utf8(const char *s, size_t *n, cel__buf_t *clean)
 {
-    size_t i = 0, len;
+    size_t len;
 
-    while (i < *n && (len = cel__utf8_sequence((const unsigned char *)s + i,
-                                               *n - i)) != 0) {
-        i += len;
-    }
-    if (i == *n) {
+    if (cel_utf8_valid(s, *n)) {
         return s;
     }
-    for (i = 0; i < *n; i += len ? len : 1) {
+    for (size_t i = 0; i < *n; i += len ? len : 1) {
         len = cel__utf8_sequence((const unsigned char *)s + i, *n - i);
         cel__buf_raw(clean, len ? s + i : "\xEF\xBF\xBD", len ? len : 3);
     }
