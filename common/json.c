@@ -39,6 +39,15 @@ cel_json_dump(const json_t *value, size_t *len)
 }
 
 void
+cel_copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+void
 cel_envelope_init(cel_envelope_t *env)
 {
     memset(env, 0, sizeof(*env));

@@ -18,16 +18,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* snprintf's "%s" without its formatter: this runs for every task. */
-static void
-copy_str(char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen(src, size - 1);
-
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 static json_t *
 nullable_string(const char *s)
 {
@@ -150,9 +140,9 @@ set_properties(const cel_task_spec_t *spec, const char *id, cel_envelope_t *env)
 {
     strcpy(env->content_type, "application/json");
     strcpy(env->content_encoding, "utf-8");
-    copy_str(env->correlation_id, sizeof(env->correlation_id), id);
+    cel_copy_str(env->correlation_id, sizeof(env->correlation_id), id);
     if (spec->reply_to != NULL) {
-        copy_str(env->reply_to, sizeof(env->reply_to), spec->reply_to);
+        cel_copy_str(env->reply_to, sizeof(env->reply_to), spec->reply_to);
     }
     env->delivery_mode = spec->delivery_mode == 1 ? 1 : 2;
     env->priority = spec->priority;
@@ -245,7 +235,7 @@ cel_task_encode(const cel_task_spec_t *spec, cel_envelope_t *env, char *id_out,
     }
     set_properties(spec, id, env);
     if (id_out != NULL && id_size > 0) {
-        copy_str(id_out, id_size, id);
+        cel_copy_str(id_out, id_size, id);
     }
 out:
     json_decref(empty_args);

@@ -38,26 +38,17 @@ cel__board_free(cel_board_t *board)
     }
 }
 
-/* snprintf's "%s" without its formatter: this runs for every task. */
-static void
-copy(char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen(src, size - 1);
-
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 void
 cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t)
 {
     cel_slot_state_t *s = &board->slots[slot];
 
-    copy(s->task_id, sizeof(s->task_id), t->id);
-    copy(s->task_name, sizeof(s->task_name), t->name);
-    copy(s->reply_to, sizeof(s->reply_to), t->reply_to ? t->reply_to : "");
-    copy(s->correlation_id, sizeof(s->correlation_id),
-         t->correlation_id ? t->correlation_id : t->id);
+    cel_copy_str(s->task_id, sizeof(s->task_id), t->id);
+    cel_copy_str(s->task_name, sizeof(s->task_name), t->name);
+    cel_copy_str(s->reply_to, sizeof(s->reply_to),
+                 t->reply_to ? t->reply_to : "");
+    cel_copy_str(s->correlation_id, sizeof(s->correlation_id),
+                 t->correlation_id ? t->correlation_id : t->id);
     static pid_t me; /* 0 in the master, so each child finds its own */
 
     if (me == 0) {

@@ -39,6 +39,10 @@ typedef struct {
     char *body_owned; /* set when the envelope owns body; freed by clear */
 } cel_envelope_t;
 
+/* cel_copy_str copies src into dst[size] (size > 0), cut to size - 1 bytes:
+ * snprintf's "%s" without its formatter, for fields filled per task. */
+void cel_copy_str(char *dst, size_t size, const char *src);
+
 /* cel_envelope_init empties env; cel_envelope_clear releases what it owns
  * and empties it again. */
 void cel_envelope_init(cel_envelope_t *env);
