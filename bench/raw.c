@@ -7,10 +7,12 @@
  * and one process consumes the replies. Prints tasks/s from the first
  * publish to the last reply, as JSON.
  *
- * Usage: bench_raw N [W [transient|persistent [bare|headers]]]
+ * Usage: bench_raw N [W [transient|persistent [bare|headers|dispatch|
+ *                                               dispatch1]]]
  *        bench_raw ping N   (N sequential round trips: p50, p99, max)
  * (broker: $CELERIAC_BROKER_URL). transient and bare vary the task
- * message (delivery mode 1; no headers) to show what each costs. */
+ * message (delivery mode 1; no headers) to show what each costs; dispatch
+ * and dispatch1 put one consumer in front of the W processes (below). */
 #include <cel/clock.h>
 #include <cel/id.h>
 #include <cel/message.h>
@@ -19,11 +21,13 @@
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,6 +186,151 @@ work(const cel_envelope_t *result, long n, int ready_fd)
     pause(); /* until killed: the parent counts the replies */
 }
 
+/* Dispatch modes: one process consumes and hands each message over a pipe
+ * to one of W processes in turn; they pass its delivery tag back when done,
+ * and the consumer acks, with `multiple`, up to the tag below which all are
+ * done. In "dispatch" the W processes publish the results on their own
+ * connections (as Celery's pool processes do); in "dispatch1" the consumer
+ * publishes them too, so the broker sees one connection. This is the shape
+ * of a worker whose master is its only broker consumer, measured here
+ * without any task logic so it can be set beside the W-consumer loop. */
+#define RING (PREFETCH * 4) /* > the unacked messages the consumer can hold */
+
+typedef struct {
+    uint64_t tag;
+    uint32_t len;
+} handoff_t;
+
+static bool master_publishes;
+
+static void
+publish_result(amqp_connection_state_t c, amqp_basic_properties_t *p,
+               amqp_bytes_t body)
+{
+    amqp_basic_publish(c, 1, amqp_empty_bytes, amqp_cstring_bytes(reply_queue),
+                       0, 0, p, body);
+}
+
+/* Runs the handed messages in buf[0, have); returns the bytes used. */
+static size_t
+run_handed(amqp_connection_state_t c, amqp_basic_properties_t *p,
+           amqp_bytes_t body, const char *buf, size_t have, int done_fd)
+{
+    uint64_t tags[512];
+    size_t at = 0, ntags = 0;
+    handoff_t h;
+
+    while (have - at >= sizeof(h)) {
+        memcpy(&h, buf + at, sizeof(h));
+        if (have - at < sizeof(h) + h.len) {
+            break;
+        }
+        if (c != NULL) {
+            publish_result(c, p, body);
+        }
+        tags[ntags++] = h.tag;
+        at += sizeof(h) + h.len;
+        if (ntags == sizeof(tags) / sizeof(tags[0])) {
+            (void)!write(done_fd, tags, sizeof(tags));
+            ntags = 0;
+        }
+    }
+    if (ntags > 0) {
+        (void)!write(done_fd, tags, ntags * sizeof(tags[0]));
+    }
+    return at;
+}
+
+static void
+hand_worker(const cel_envelope_t *result, int in_fd, int done_fd, int ready_fd)
+{
+    amqp_connection_state_t c = master_publishes ? NULL : connect_broker();
+    amqp_basic_properties_t p = props_of(result);
+    amqp_bytes_t body = {result->body_len, (void *)result->body};
+    static char buf[1 << 16];
+    size_t have = 0;
+
+    (void)!write(ready_fd, "w", 1);
+    for (;;) {
+        ssize_t got = read(in_fd, buf + have, sizeof(buf) - have);
+        if (got <= 0) {
+            _exit(0); /* the consumer is gone */
+        }
+        have += (size_t)got;
+        size_t used = run_handed(c, &p, body, buf, have, done_fd);
+        memmove(buf, buf + used, have - used);
+        have -= used;
+    }
+}
+
+/* Hands every complete delivery rabbitmq-c has to the next process. */
+static void
+hand_out(amqp_connection_state_t c, bool readable, int workers, const int *to)
+{
+    static long next;
+
+    while (readable || amqp_data_in_buffer(c) || amqp_frames_enqueued(c)) {
+        amqp_envelope_t e;
+        struct timeval now = {0, 0};
+        readable = false;
+        amqp_maybe_release_buffers(c);
+        if (amqp_consume_message(c, &e, &now, 0).reply_type !=
+            AMQP_RESPONSE_NORMAL) {
+            return; /* only part of a frame has come */
+        }
+        handoff_t h = {e.delivery_tag, (uint32_t)e.message.body.len};
+        struct iovec iov[2] = {{&h, sizeof(h)}, {e.message.body.bytes, h.len}};
+        (void)!writev(to[next++ % workers], iov, 2);
+        amqp_destroy_envelope(&e);
+    }
+}
+
+/* Reads done tags, publishes their results in dispatch1, acks. */
+static void
+take_done(amqp_connection_state_t c, int done_fd, amqp_basic_properties_t *p,
+          amqp_bytes_t body)
+{
+    static bool done[RING];
+    static uint64_t upto, acked;
+    uint64_t tags[1024];
+    ssize_t got = read(done_fd, tags, sizeof(tags));
+
+    for (ssize_t i = 0; i < got / (ssize_t)sizeof(tags[0]); i++) {
+        if (master_publishes) {
+            publish_result(c, p, body);
+        }
+        done[tags[i] % RING] = true;
+    }
+    while (done[(upto + 1) % RING]) {
+        done[++upto % RING] = false;
+    }
+    if (upto - acked >= ACK_EVERY ||
+        (upto > acked && !amqp_data_in_buffer(c))) {
+        amqp_basic_ack(c, 1, upto, 1);
+        acked = upto;
+    }
+}
+
+static void
+dispatch(int workers, const int *to, int done_fd, const cel_envelope_t *result)
+{
+    amqp_connection_state_t c = connect_broker();
+    amqp_basic_properties_t p = props_of(result);
+    amqp_bytes_t body = {result->body_len, (void *)result->body};
+
+    consume(c, task_queue, false);
+    for (;;) {
+        struct pollfd pf[2] = {{amqp_get_sockfd(c), POLLIN, 0},
+                               {done_fd, POLLIN, 0}};
+        bool buffered = amqp_data_in_buffer(c) || amqp_frames_enqueued(c);
+        (void)poll(pf, 2, buffered ? 0 : -1);
+        hand_out(c, pf[0].revents != 0, workers, to);
+        if (pf[1].revents != 0) {
+            take_done(c, done_fd, &p, body);
+        }
+    }
+}
+
 static void
 collect(long n, int ready_fd, int done_fd)
 {
@@ -272,6 +421,8 @@ main(int argc, char **argv)
     int workers = argc > 2 ? atoi(argv[2]) : 1;
     bool transient = argc > 3 && strcmp(argv[3], "transient") == 0;
     bool bare = argc > 4 && strcmp(argv[4], "bare") == 0;
+    bool handing = argc > 4 && strncmp(argv[4], "dispatch", 8) == 0;
+    master_publishes = argc > 4 && strcmp(argv[4], "dispatch1") == 0;
     const char *u = getenv("CELERIAC_BROKER_URL");
     cel_error_t err;
     cel_envelope_t task, result;
@@ -319,13 +470,34 @@ main(int argc, char **argv)
     if (pipe(ready) != 0 || pipe(done) != 0) {
         die("pipe");
     }
+    int to[16], back[2];
+    if (handing && pipe(back) != 0) {
+        die("pipe");
+    }
     for (int i = 0; i <= workers; i++) {
+        int hp[2];
+        if (handing && i < workers && pipe(hp) != 0) {
+            die("pipe");
+        }
         kids[i] = fork();
         if (kids[i] == 0) {
             if (i == workers) {
                 collect(n, ready[1], done[1]);
             }
+            if (handing) {
+                hand_worker(&result, hp[0], back[1], ready[1]);
+            }
             work(&result, n, ready[1]);
+        }
+        if (handing && i < workers) {
+            to[i] = hp[1];
+        }
+    }
+    pid_t disp = -1;
+    if (handing) {
+        disp = fork();
+        if (disp == 0) {
+            dispatch(workers, to, back[0], &result);
         }
     }
     for (int i = 0; i <= workers; i++) {
@@ -351,17 +523,26 @@ main(int argc, char **argv)
     for (int i = 0; i < workers; i++) {
         kill(kids[i], SIGKILL);
     }
+    if (disp > 0) {
+        kill(disp, SIGKILL);
+        waitpid(disp, NULL, 0);
+    }
     for (int i = 0; i <= workers; i++) {
         waitpid(kids[i], NULL, 0);
     }
     amqp_queue_delete(pub, 1, amqp_cstring_bytes(task_queue), 0, 0);
     amqp_queue_delete(pub, 1, amqp_cstring_bytes(reply_queue), 0, 0);
-    printf("{\"n\": %ld, \"workers\": %d, \"delivery_mode\": %d, "
+    printf("{\"n\": %ld, \"workers\": %d, \"layout\": \"%s\", "
+           "\"delivery_mode\": %d, "
            "\"headers\": %s, \"task_bytes\": %zu, \"result_bytes\": %zu, "
            "\"tasks_per_s\": %.1f, \"msgs_per_s\": %.1f, "
            "\"send_per_s\": %.1f}\n",
-           n, workers, task.delivery_mode, bare ? "false" : "true",
-           task.body_len, result.body_len, (double)n * 1e6 / (double)(t2 - t0),
+           n, workers,
+           !handing           ? "consumers"
+           : master_publishes ? "dispatch1"
+                              : "dispatch",
+           task.delivery_mode, bare ? "false" : "true", task.body_len,
+           result.body_len, (double)n * 1e6 / (double)(t2 - t0),
            2.0 * (double)n * 1e6 / (double)(t2 - t0),
            (double)n * 1e6 / (double)(t1 - t0));
     amqp_connection_close(pub, AMQP_REPLY_SUCCESS);

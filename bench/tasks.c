@@ -12,6 +12,9 @@
  *                                   workers: 16 sum_all_values(1e8 + i)
  *                                   and count_primes(0, 3e6) in 12 chunks
  *   bench_tasks inline              the same work in this process
+ *   bench_tasks inline2             the same work split between two
+ *                                   processes, every other item each, with
+ *                                   no queue: the most -c 2 could reach
  *
  * Broker: $CELERIAC_BROKER_URL. */
 #include <cel/clock.h>
@@ -20,10 +23,13 @@
 #include "kernels.h"
 #include "tasks.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define SUM_BASE     100000000
 #define SUM_CALLS    16
@@ -157,8 +163,65 @@ cpu_items(bool primes)
     return items;
 }
 
+/* The items i with i % parts == part, run in this process. */
+static int64_t
+run_inline(bool primes, json_t *items, int part, int parts)
+{
+    int64_t total = 0;
+    size_t i;
+    json_t *it;
+
+    json_array_foreach (items, i, it) {
+        if ((int)(i % (size_t)parts) != part) {
+            continue;
+        }
+        total +=
+            primes
+                ? kernel_count_primes(json_integer_value(json_array_get(it, 0)),
+                                      json_integer_value(json_array_get(it, 1)))
+                : kernel_sum_all_values(json_integer_value(it));
+    }
+    return total;
+}
+
+/* run_inline in two processes at once; returns the sum of their totals. */
+static int64_t
+run_split(bool primes, json_t *items)
+{
+    int fds[2];
+    int64_t total = 0;
+    pid_t kids[2];
+
+    if (pipe(fds) != 0) {
+        die("pipe", strerror(errno));
+    }
+    for (int part = 0; part < 2; part++) {
+        kids[part] = fork();
+        if (kids[part] < 0) {
+            die("fork", strerror(errno));
+        }
+        if (kids[part] == 0) {
+            int64_t t = run_inline(primes, items, part, 2);
+            _exit(write(fds[1], &t, sizeof(t)) == sizeof(t) ? 0 : 1);
+        }
+    }
+    for (int part = 0; part < 2; part++) {
+        int64_t t = 0;
+        if (read(fds[0], &t, sizeof(t)) != sizeof(t)) {
+            die("inline2", "a process failed");
+        }
+        total += t;
+        waitpid(kids[part], NULL, 0);
+    }
+    close(fds[0]);
+    close(fds[1]);
+    return total;
+}
+
+/* queue: through the workers; NULL: in this process (split in two
+ * processes when split). */
 static int
-cpu(const char *queue)
+cpu(const char *queue, bool split)
 {
     cel_client_t *c = queue ? open_client(queue) : NULL;
     double secs[2];
@@ -177,17 +240,9 @@ cpu(const char *queue)
                 die("map", err.text);
             }
         } else {
-            values = json_array();
-            size_t i;
-            json_t *it;
-            json_array_foreach (items, i, it) {
-                int64_t v =
-                    k == 0 ? kernel_sum_all_values(json_integer_value(it))
-                           : kernel_count_primes(
-                                 json_integer_value(json_array_get(it, 0)),
-                                 json_integer_value(json_array_get(it, 1)));
-                json_array_append_new(values, json_integer(v));
-            }
+            int64_t t = split ? run_split(k == 1, items)
+                              : run_inline(k == 1, items, 0, 1);
+            values = json_pack("[I]", (json_int_t)t);
         }
         secs[k] = (double)(cel_clock_now_us() - t0) / 1e6;
         size_t i;
@@ -221,12 +276,13 @@ main(int argc, char **argv)
                        argc == 5 && strcmp(argv[4], "transient") == 0);
     }
     if (strcmp(mode, "cpu") == 0 && argc == 3) {
-        return cpu(argv[2]);
+        return cpu(argv[2], false);
     }
-    if (strcmp(mode, "inline") == 0) {
-        return cpu(NULL);
+    if (strcmp(mode, "inline") == 0 || strcmp(mode, "inline2") == 0) {
+        return cpu(NULL, strcmp(mode, "inline2") == 0);
     }
     fprintf(stderr, "usage: bench_tasks throughput N QUEUE [transient] | "
-                    "latency N QUEUE [transient] | cpu QUEUE | inline\n");
+                    "latency N QUEUE [transient] | cpu QUEUE | inline | "
+                    "inline2\n");
     return 2;
 }
