@@ -341,18 +341,30 @@ after_item(reader_t *r, unsigned char close, const char *expected, bool *more)
     return false;
 }
 
+/* Steps over the opening bracket of the container c (NULL when it could
+ * not be made: out of memory). Returns true when items follow. */
+static bool
+open_container(reader_t *r, const json_t *c, unsigned char close)
+{
+    r->p++;
+    skip_space(r);
+    if (c == NULL) {
+        fail_at(r, r->p, "out of memory");
+        return false;
+    }
+    if (r->p < r->end && *r->p == close) {
+        r->p++;
+        return false;
+    }
+    return true;
+}
+
 static json_t *
 read_array(reader_t *r)
 {
     json_t *a = json_array();
+    bool more = open_container(r, a, ']');
 
-    r->p++; /* [ */
-    skip_space(r);
-    if (r->p < r->end && *r->p == ']') {
-        r->p++;
-        return a;
-    }
-    bool more = a != NULL;
     while (more) {
         json_t *v = read_value(r);
         if (v == NULL || json_array_append_new(a, v) != 0 ||
@@ -413,14 +425,8 @@ static json_t *
 read_object(reader_t *r)
 {
     json_t *o = json_object();
+    bool more = open_container(r, o, '}');
 
-    r->p++; /* { */
-    skip_space(r);
-    if (r->p < r->end && *r->p == '}') {
-        r->p++;
-        return o;
-    }
-    bool more = o != NULL;
     while (more) {
         if (!read_member(r, o) || !after_item(r, '}', "'}' expected", &more)) {
             json_decref(o);
