@@ -153,3 +153,19 @@ test_count_children(pid_t ppid)
 {
     return test_child_pids(ppid, NULL, 0);
 }
+
+int
+test_file_count(const char *path, const char *needle)
+{
+    char line[8192];
+    int n = 0;
+    FILE *f = fopen(path, "r");
+
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        n += strstr(line, needle) != NULL;
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return n;
+}

@@ -34,4 +34,8 @@ int test_workerd_stop(pid_t pid, int sig, int timeout_ms);
 int test_count_children(pid_t ppid);
 int test_child_pids(pid_t ppid, pid_t *pids, int max);
 
+/* test_file_count returns how many lines of the file at path contain
+ * needle (0 when the file cannot be read). */
+int test_file_count(const char *path, const char *needle);
+
 #endif

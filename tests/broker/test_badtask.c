@@ -1,0 +1,345 @@
+/* One bad task costs that task alone: a poison id, a task that exits,
+ * closes its descriptors or forks, a result the broker cannot take,
+ * durations that do not fit, held eta tasks, text that is not UTF-8, and
+ * the operator's mistakes (a malformed URL, SIGHUP). Each case checks the
+ * caller gets an answer and the worker goes on serving. */
+#include <cel/producer.h>
+
+#include "../examples/tasks.h"
+#include "check.h"
+#include "support/expect.h"
+#include "support/support.h"
+
+#include <cel/clock.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WAIT_MS 30000
+
+typedef struct {
+    pid_t pid;
+    char queue[80];
+    char log[160];
+    cel_client_t *client;
+} worker_t;
+
+static void
+start(worker_t *w, const char *prefix, int n, const char *const *more)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_client_opts_t co = CEL_CLIENT_OPTS_INIT;
+    char bad[512];
+    const char *extra[16] = {"-A", bad};
+    int k = 2;
+
+    test_build_path("lib", "libbad_tasks.so", bad, sizeof(bad));
+    for (int i = 0; more != NULL && more[i] != NULL && k < 15; i++) {
+        extra[k++] = more[i];
+    }
+    test_unique_name(prefix, w->queue, sizeof(w->queue));
+    snprintf(w->log, sizeof(w->log), "/tmp/%s.log", w->queue);
+    w->pid = test_workerd_start(w->queue, n, w->log, extra);
+    co.queue = w->queue;
+    co.broker_url = test_broker_url();
+    CHECK_OK(cel_client_open(&co, &w->client, &err));
+}
+
+static void
+stop(worker_t *w)
+{
+    cel_client_close(w->client);
+    int status = test_workerd_stop(w->pid, SIGTERM, 20000);
+    CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    unlink(w->log);
+}
+
+static cel_result_t *
+call(worker_t *w, const char *task, const char *args, const cel_opts_t *o)
+{
+    json_t *a = json_loads(args, 0, NULL);
+
+    CHECK(a != NULL);
+    cel_result_t *r = cel_apply_async(w->client, task, a, NULL, o);
+    json_decref(a);
+    CHECK(r != NULL);
+    return r;
+}
+
+static void
+expect_failure(cel_result_t *r, const char *type, const char *message)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+
+    CHECK(r != NULL);
+    CHECK_OK(cel_result_wait(r, WAIT_MS, &err));
+    CHECK_STR_EQ(cel_state_name(cel_result_state(r)), "FAILURE");
+    CHECK_STR_EQ(cel_result_exc_type(r), type);
+    CHECK_CONTAINS(cel_result_exc_message(r), message);
+    cel_result_free(r);
+}
+
+/* The worker still serves: an add on each of its n children. */
+static void
+expect_serving(worker_t *w, int n)
+{
+    cel_result_t *rs[8];
+
+    for (int i = 0; i < n; i++) {
+        rs[i] = add_delay(w->client, i, 100);
+    }
+    for (int i = 0; i < n; i++) {
+        test_expect_int(rs[i], 100 + i, WAIT_MS);
+    }
+}
+
+/* A task id longer than any fixed buffer: the task that kills its child
+ * is reported lost once, not run child after child. */
+static void
+test_poison_id(void)
+{
+    worker_t w;
+    cel_opts_t o = CEL_OPTS_INIT;
+    char id[301];
+
+    start(&w, "test-bad-poison", 1, NULL);
+    memset(id, 'p', 300);
+    id[300] = '\0';
+    memcpy(id, "poison-", 7);
+    o.task_id = id;
+    expect_failure(cel_apply_async(w.client, "crash", NULL, NULL, &o),
+                   "WorkerLostError", "signal 9");
+    expect_serving(&w, 1);
+    CHECK_EQ_INT(test_file_count(w.log, "died ("), 1);
+    stop(&w);
+}
+
+/* A task's own exit, with any code, costs that task alone: the child is
+ * replaced and the master never reads the code as a command. */
+static void
+test_exit(void)
+{
+    static const char *const calls[] = {"[2, false]", "[2, true]",
+                                        "[3, false]", "[0, true]",
+                                        "[2, false]", "[1, true]"};
+    worker_t w;
+
+    start(&w, "test-bad-exit", 1, NULL);
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        expect_failure(call(&w, "quit", calls[i], NULL), "WorkerLostError",
+                       "exitcode");
+        expect_serving(&w, 1);
+    }
+    CHECK_EQ_INT(test_count_children(w.pid), 1);
+    CHECK_EQ_INT(test_file_count(w.log, "Task quit["), 6);
+    stop(&w);
+}
+
+/* Processes (not zombies) whose parent is pid. */
+static int
+live_children(pid_t pid)
+{
+    pid_t kids[64];
+    int n = test_child_pids(pid, kids, 64), live = 0;
+
+    for (int i = 0; i < n; i++) {
+        char path[64], buf[256];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)kids[i]);
+        FILE *f = fopen(path, "r");
+        if (f != NULL && fgets(buf, sizeof(buf), f) != NULL) {
+            const char *p = strrchr(buf, ')');
+            live += p != NULL && p[2] != 'Z';
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+    }
+    return live;
+}
+
+/* A task that closes the child's descriptors gets an outcome, and one
+ * that forks leaves no second consumer behind. */
+static void
+test_process_abuse(void)
+{
+    worker_t w;
+    pid_t kids[4];
+
+    start(&w, "test-bad-fds", 1, NULL);
+    expect_failure(call(&w, "close_fds", "[3, 63]", NULL), "WorkerLostError",
+                   "");
+    expect_serving(&w, 1);
+    CHECK_EQ_INT(test_file_count(w.log, "Task close_fds["), 1);
+
+    cel_error_t err = CEL_ERROR_INIT;
+    const json_t *v;
+    cel_result_t *r = call(&w, "forker", "[]", NULL);
+    CHECK_OK(cel_result_get(r, WAIT_MS, &v, &err));
+    cel_result_free(r);
+    for (int i = 0; i < 5; i++) {
+        expect_serving(&w, 1);
+    }
+    CHECK_EQ_INT(test_child_pids(w.pid, kids, 4), 1);
+    CHECK_EQ_INT(live_children(kids[0]), 0);
+    CHECK_EQ_INT(test_file_count(w.log, "Task forker[") , 1);
+    stop(&w);
+}
+
+/* A result the broker would refuse becomes a FAILURE that it takes, and
+ * the task runs once. */
+static void
+test_big_result(void)
+{
+    static const char *const bound[] = {"--max-result-size", "65536", NULL};
+    worker_t w;
+
+    start(&w, "test-bad-big", 1, bound);
+    expect_failure(call(&w, "big", "[100000]", NULL), "ResultTooLarge",
+                   "65536");
+    expect_serving(&w, 1);
+    cel_result_t *ok = call(&w, "big", "[1000]", NULL);
+    cel_error_t err = CEL_ERROR_INIT;
+    const json_t *v;
+    CHECK_OK(cel_result_get(ok, WAIT_MS, &v, &err));
+    CHECK_EQ_INT(json_string_length(v), 1000);
+    cel_result_free(ok);
+    CHECK_EQ_INT(test_file_count(w.log, "Task big["), 2);
+    stop(&w);
+
+    /* The default bound is RabbitMQ's own (128 MiB). */
+    start(&w, "test-bad-huge", 1, NULL);
+    expect_failure(call(&w, "big", "[136314880]", NULL), "ResultTooLarge",
+                   "134217728");
+    expect_serving(&w, 1);
+    CHECK_EQ_INT(test_file_count(w.log, "Task big["), 1);
+    stop(&w);
+}
+
+/* Durations that do not fit are refused or clamped, never wrapped. */
+static void
+test_durations(void)
+{
+    worker_t w;
+    cel_opts_t o = CEL_OPTS_INIT;
+
+    start(&w, "test-bad-time", 1, NULL);
+    expect_failure(slow_sum_delay(w.client, 1e16, 1, 2), "OverflowError",
+                   "sleep");
+    expect_failure(slow_sum_delay(w.client, -1, 1, 2), "ValueError",
+                   "non-negative");
+    o.time_limit = 1e17; /* as good as none */
+    test_expect_int(slow_sum_apply_async(w.client, &o, 0.1, 1, 2), 3,
+                    WAIT_MS);
+    o.time_limit = 0.0001; /* under a millisecond, still a limit */
+    expect_failure(slow_sum_apply_async(w.client, &o, 20.0, 1, 2),
+                   "TimeLimitExceeded", "Time limit");
+    o = (cel_opts_t)CEL_OPTS_INIT;
+    o.soft_time_limit = 1e17;
+    test_expect_int(slow_sum_apply_async(w.client, &o, 0.1, 2, 2), 4,
+                    WAIT_MS);
+    expect_serving(&w, 1);
+    stop(&w);
+}
+
+/* Held eta tasks never stop a child taking new work. */
+static void
+test_held_eta(void)
+{
+    worker_t w;
+    cel_opts_t o = CEL_OPTS_INIT;
+    cel_result_t *held[16];
+
+    start(&w, "test-bad-eta", 2, NULL);
+    o.countdown = 60;
+    for (int i = 0; i < 16; i++) {
+        held[i] = add_apply_async(w.client, &o, i, i);
+    }
+    expect_serving(&w, 2);
+    for (int i = 0; i < 16; i++) {
+        CHECK(!cel_result_ready(held[i]));
+        cel_result_free(held[i]);
+    }
+    stop(&w);
+}
+
+/* A failure message that is not UTF-8 reaches the log cleaned. */
+static void
+test_log_text(void)
+{
+    worker_t w;
+    char line[8192];
+
+    start(&w, "test-bad-text", 1, NULL);
+    expect_failure(call(&w, "bad_text", "[]", NULL), "ValueError", "end");
+    expect_serving(&w, 1);
+    FILE *f = fopen(w.log, "r");
+    CHECK(f != NULL);
+    int raised = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        raised += strstr(line, "raised ValueError") != NULL;
+        CHECK(strchr(line, '\xff') == NULL && strchr(line, '\x1b') == NULL);
+    }
+    fclose(f);
+    CHECK_EQ_INT(raised, 1);
+    stop(&w);
+}
+
+/* The operator's mistakes: a URL that cannot work is refused at start
+ * (exit 2); SIGHUP restarts, as Celery's worker does. */
+static void
+test_operator(void)
+{
+    static const char *const urls[] = {"http://127.0.0.1:5672//",
+                                       "amqp://guest:guest@127.0.0.1:99999//",
+                                       "amqp://guest:guest@127.0.0.1:x//"};
+    char queue[80];
+    worker_t w;
+
+    test_unique_name("test-bad-url", queue, sizeof(queue));
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        const char *extra[] = {"-b", urls[i], NULL};
+        pid_t pid = test_workerd_start(queue, 1, "/dev/null", extra);
+        int status = test_workerd_stop(pid, 0, 10000);
+        CHECK(status != -1 && WIFEXITED(status));
+        CHECK_EQ_INT(WEXITSTATUS(status), 2);
+    }
+
+    start(&w, "test-bad-hup", 2, NULL);
+    expect_serving(&w, 2);
+    cel_result_t *running = slow_sum_delay(w.client, 1.0, 5, 5);
+    cel_clock_sleep_ms(300, NULL);
+    CHECK(kill(w.pid, SIGHUP) == 0);
+    test_expect_int(running, 10, WAIT_MS); /* warm: it finishes */
+    expect_serving(&w, 2);
+    CHECK_EQ_INT(kill(w.pid, 0), 0);
+    CHECK(test_file_count(w.log, "restart") >= 1);
+    expect_serving(&w, 2);
+    stop(&w);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        void (*fn)(void);
+    } tests[] = {
+        {"poison_id", test_poison_id},   {"exit", test_exit},
+        {"process", test_process_abuse}, {"big_result", test_big_result},
+        {"durations", test_durations},   {"held_eta", test_held_eta},
+        {"log_text", test_log_text},     {"operator", test_operator},
+    };
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+        if (argc > 1 && strcmp(argv[1], tests[i].name) != 0) {
+            continue;
+        }
+        printf("%s\n", tests[i].name);
+        fflush(stdout);
+        tests[i].fn();
+    }
+    puts("ok");
+    return 0;
+}
