@@ -23,12 +23,27 @@ int64_t cel_clock_wall_us(void);
 
 /* cel_clock_format_iso writes wall_us as "YYYY-MM-DDTHH:MM:SS.ffffff+00:00",
  * always with six fraction digits: Celery 5.2 reads the fraction as a count
- * of microseconds, so fewer digits would mean something else. */
+ * of microseconds, so fewer digits would mean something else. Every value
+ * cel_clock_parse_iso returns comes out in a form it reads back. */
 void cel_clock_format_iso(int64_t wall_us, char out[CEL_ISO_SIZE]);
 
-/* cel_clock_parse_iso parses an ISO-8601 date-time with an optional
- * fraction and an optional zone (Z or +HH:MM; none means UTC) into wall_us.
- * Returns 0, or CEL_EINVAL if text is not such a date-time. */
+/* cel_clock_parse_iso reads an eta or expires header as Celery 5.2's
+ * parse_iso8601 reads it, into microseconds since the epoch in wall_us.
+ * The whole text must be: YYYY-M-D (four-digit year, one- or two-digit
+ * month and day), optionally followed by any one character other than a
+ * newline ("T", "t", " ", any UTF-8 character) and HH:MM, then optionally
+ * :SS, then (only after :SS) optionally "." and one or more digits, then
+ * optionally "Z" or +HH:MM / -HH:MM. No zone means UTC. Celery takes the
+ * fraction's digits as a whole number of microseconds, so ".5" is 5 us
+ * and ".000001" 1 us; a value over 999999 or more than 4300 digits is
+ * refused. The fields must make a real date-time: year 1..9999, a day that
+ * exists in its month, hour 0..23, minute and second 0..59 (no leap
+ * second); a zone's minutes may be 00..99 but the offset must be under
+ * 24 hours. Returns 0, or CEL_EINVAL for anything else: that includes text
+ * of which Celery would read only a prefix and drop the rest (a zone such
+ * as +0530 or +05, a lower-case "z", a comma fraction, a one-digit hour,
+ * trailing text) and instants outside 0001-01-01..9999-12-31 UTC, which
+ * Celery's worker cannot convert. */
 int cel_clock_parse_iso(const char *text, int64_t *wall_us);
 
 /* cel_clock_sleep_ms sleeps for ms milliseconds, resuming after signals
