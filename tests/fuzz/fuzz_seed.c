@@ -1,7 +1,8 @@
 /* fuzz_seed: writes the fuzz corpora from the captured Celery messages.
  * Usage: fuzz_seed OUT_DIR VECTOR_FILE...
  * OUT_DIR/decode gets one "headers JSON \n body" file per captured message;
- * OUT_DIR/url gets a handful of broker URLs of every shape. */
+ * OUT_DIR/url gets a handful of broker URLs of every shape;
+ * OUT_DIR/iso a handful of eta/expires values Celery accepts or refuses. */
 #include "../support/vectors.h"
 
 #include <cel/message.h>
@@ -57,6 +58,17 @@ main(int argc, char **argv)
         "amqp://host",
         "pyamqp://guest@127.0.0.1//",
     };
+    static const char *const isos[] = {
+        "2026-11-21T21:51:16.741105+00:00",
+        "2026-11-21 21:51:16Z",
+        "2020-1-1",
+        "2020-01-01t00:00-05:30",
+        "2020-01-01\303\25100:00:00.000000001",
+        "2024-02-29T23:59:59.999999+23:59",
+        "0001-01-01T00:00:00-00:01",
+        "9999-12-31T23:59:59+05:99",
+        "2030-01-01T-1:00:00+0530",
+    };
     char dir[4096];
 
     if (argc < 3) {
@@ -65,7 +77,7 @@ main(int argc, char **argv)
     }
     out_dir = argv[1];
     for (const char *const *sub =
-             (const char *const[]){"", "/decode", "/url", NULL};
+             (const char *const[]){"", "/decode", "/url", "/iso", NULL};
          *sub != NULL; sub++) {
         snprintf(dir, sizeof(dir), "%s%s", out_dir, *sub);
         if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -78,6 +90,9 @@ main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(urls) / sizeof(*urls); i++) {
         write_file("url", urls[i], strlen(urls[i]), NULL, 0);
+    }
+    for (size_t i = 0; i < sizeof(isos) / sizeof(*isos); i++) {
+        write_file("iso", isos[i], strlen(isos[i]), NULL, 0);
     }
     printf("fuzz_seed: %d seeds in %s\n", written, out_dir);
     return 0;
