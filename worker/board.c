@@ -10,6 +10,30 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#define DYING_WAIT_MS 2000 /* how long a child waits for another to die */
+
+/* FNV-1a over the whole id. */
+static cel_task_key_t
+task_key(const char *id)
+{
+    uint64_t h = 14695981039346656037ULL;
+    size_t n = 0;
+
+    for (; id[n] != '\0'; n++) {
+        h = (h ^ (unsigned char)id[n]) * 1099511628211ULL;
+    }
+    return (cel_task_key_t){h, n};
+}
+
+/* Is the task kept as (key, prefix) the one with id and want? */
+static bool
+same_task(const cel_task_key_t *key, const char *prefix,
+          const cel_task_key_t *want, const char *id)
+{
+    return key->hash == want->hash && key->len == want->len &&
+           strncmp(prefix, id, strlen(prefix)) == 0;
+}
+
 static size_t
 board_size(int nslots)
 {
@@ -43,6 +67,7 @@ cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t)
 {
     cel_slot_state_t *s = &board->slots[slot];
 
+    s->key = task_key(t->id);
     cel_copy_str(s->task_id, sizeof(s->task_id), t->id);
     cel_copy_str(s->task_name, sizeof(s->task_name), t->name);
     cel_copy_str(s->reply_to, sizeof(s->reply_to),
@@ -68,16 +93,22 @@ cel__board_end(cel_board_t *board, int slot)
     board->slots[slot].busy = 0;
 }
 
-/* How many times id was lost before, from the newest entry for it. */
+void
+cel__board_leave(cel_board_t *board, int slot, const char *why)
+{
+    cel_copy_str(board->slots[slot].why, sizeof(board->slots[slot].why), why);
+}
+
+/* How many times the task was lost before, from the newest entry for it. */
 static int
-lost_before(cel_board_t *board, const char *id)
+lost_before(cel_board_t *board, const cel_task_key_t *key, const char *id)
 {
     int count = 0;
 
     for (int i = 0; i < CEL_LOST_MAX; i++) {
         cel_lost_t *l = &board->lost[i];
-        if (atomic_load(&l->seq) != 0 && strcmp(l->task_id, id) == 0 &&
-            l->count > count) {
+        if (atomic_load(&l->seq) != 0 &&
+            same_task(&l->key, l->task_id, key, id) && l->count > count) {
             count = l->count;
         }
     }
@@ -94,12 +125,18 @@ cel__board_reap(cel_board_t *board, int slot, cel_lost_kind_t kind,
     if (!s->busy) {
         return false;
     }
-    int count = lost_before(board, s->task_id) + 1;
+    int count = lost_before(board, &s->key, s->task_id) + 1;
     unsigned i = atomic_fetch_add(&board->next_lost, 1) % CEL_LOST_MAX;
     cel_lost_t *l = &board->lost[i];
     atomic_fetch_add(&l->seq, 1); /* odd: being written */
+    l->key = s->key;
     memcpy(l->task_id, s->task_id, sizeof(l->task_id));
-    snprintf(l->reason, sizeof(l->reason), "%s", reason);
+    char why[sizeof(s->why)];
+    memcpy(why, s->why, sizeof(why));
+    why[sizeof(why) - 1] = '\0';
+    snprintf(l->reason, sizeof(l->reason), "%s%s%s", reason, why[0] ? " " : "",
+             why);
+    s->why[0] = '\0';
     l->kind = (int)kind;
     l->count = count;
     memcpy(l->reply_to, s->reply_to, sizeof(l->reply_to));
@@ -145,13 +182,39 @@ process_dead(pid_t pid)
     return dead;
 }
 
+/* Waits (a little) for the child in slot s, still marked busy with the
+ * task, to be gone. The broker redelivers a message as soon as its
+ * consumer's socket closes, which a dying process does before it becomes
+ * a zombie, so the redelivery can come first. A child that stays alive
+ * lost only its connection: its task runs again, as at-least-once allows. */
 static bool
-held_by_dead_child(cel_board_t *board, int self, const char *id)
+dies_holding(const cel_slot_state_t *s, const cel_task_key_t *key,
+             const char *id)
+{
+    pid_t pid = s->pid;
+    int64_t until = cel_clock_now_ms() + DYING_WAIT_MS;
+
+    while (s->busy && s->pid == pid &&
+           same_task(&s->key, s->task_id, key, id)) {
+        if (process_dead(pid)) {
+            return true;
+        }
+        if (cel_clock_now_ms() >= until) {
+            return false;
+        }
+        cel_clock_sleep_ms(5, NULL);
+    }
+    return false; /* it finished, or the master reaped it: see the list */
+}
+
+static bool
+held_by_dead_child(cel_board_t *board, int self, const cel_task_key_t *key,
+                   const char *id)
 {
     for (int i = 0; i < board->nslots; i++) {
         cel_slot_state_t *s = &board->slots[i];
-        if (i != self && s->busy && strcmp(s->task_id, id) == 0 &&
-            process_dead(s->pid)) {
+        if (i != self && s->busy && same_task(&s->key, s->task_id, key, id) &&
+            dies_holding(s, key, id)) {
             return true;
         }
     }
@@ -162,11 +225,12 @@ bool
 cel__board_was_lost(cel_board_t *board, int self, const char *id,
                     cel_lost_info_t *info)
 {
+    cel_task_key_t key = task_key(id);
     bool found = false;
 
-    if (held_by_dead_child(board, self, id)) {
+    if (held_by_dead_child(board, self, &key, id)) {
         info->kind = CEL_LOST_DIED;
-        info->count = lost_before(board, id) + 1;
+        info->count = lost_before(board, &key, id) + 1;
         snprintf(info->reason, sizeof(info->reason),
                  "Worker exited prematurely: the child running it died.");
         return true;
@@ -176,7 +240,8 @@ cel__board_was_lost(cel_board_t *board, int self, const char *id,
     for (int i = 0; i < CEL_LOST_MAX; i++) {
         cel_lost_t *l = &board->lost[i];
         unsigned before = atomic_load(&l->seq);
-        if (before == 0 || (before & 1) || strcmp(l->task_id, id) != 0 ||
+        if (before == 0 || (before & 1) ||
+            !same_task(&l->key, l->task_id, &key, id) ||
             l->count <= info->count) {
             continue;
         }

@@ -17,14 +17,30 @@
 
 #define CEL_LOST_MAX 64
 
+/* A task id of any length, as the board keeps it: its length and a hash of
+ * all its bytes beside the first CEL_SHORTSTR_SIZE - 1 of them. Two ids
+ * match when all three agree, so an id longer than the buffer is still
+ * found again (a false match needs a 64-bit hash collision between ids of
+ * the same length and prefix, and would fail a task, never loop it). */
+typedef struct {
+    uint64_t hash;
+    size_t len;
+} cel_task_key_t;
+
 typedef struct {
     volatile sig_atomic_t busy;      /* written by the child only */
     volatile pid_t pid;              /* the child that set busy */
     volatile sig_atomic_t consuming; /* the child's consumers are up */
+    volatile sig_atomic_t retiring;  /* the child leaves on purpose (max
+                                        tasks or memory): replace it at once.
+                                        Never read from an exit code, which a
+                                        task can choose too. */
     volatile int64_t started_ms;     /* monotonic, when the task began */
     volatile int64_t hard_limit_ms;  /* the task's hard limit, 0: none */
     volatile sig_atomic_t acked;     /* acked early: no redelivery will come */
-    char task_id[CEL_SHORTSTR_SIZE];
+    cel_task_key_t key;              /* the task's whole id, hashed */
+    char task_id[CEL_SHORTSTR_SIZE]; /* its first bytes, for logs */
+    char why[96]; /* why a child left mid-task on purpose, "" if not */
     char task_name[128];
     char reply_to[CEL_SHORTSTR_SIZE]; /* where to report it, "" for nowhere */
     char correlation_id[CEL_SHORTSTR_SIZE];
@@ -42,6 +58,7 @@ typedef struct {
     int count;         /* how many times this task was lost */
     atomic_int report; /* 1: a child must report it (it was acked early,
                           so no redelivery will); 2: claimed */
+    cel_task_key_t key;
     char task_id[CEL_SHORTSTR_SIZE];
     char reason[160];
     char reply_to[CEL_SHORTSTR_SIZE];
@@ -79,6 +96,10 @@ typedef struct {
 
 void cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t);
 void cel__board_end(cel_board_t *board, int slot);
+
+/* Child side: the child leaves with its task unfinished, for the reason
+ * why (which the master adds to the task's WorkerLostError). */
+void cel__board_leave(cel_board_t *board, int slot, const char *why);
 
 /* Master side: if the dead child in slot was running a task, record it as
  * lost (kind, reason; counting earlier losses of the same task), clear the

@@ -65,7 +65,8 @@ child_signals(pid_t master)
                                  sleeping task wakes up */
     sigaction(SIGALRM, &sa, NULL);
     sa.sa_handler = SIG_IGN;
-    sigaction(SIGINT, &sa, NULL); /* Ctrl-C is the master's to handle */
+    sigaction(SIGINT, &sa, NULL); /* Ctrl-C and HUP are the master's */
+    sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGPIPE, &sa, NULL);
     sa.sa_handler = SIG_DFL;
     sigaction(SIGCHLD, &sa, NULL);
@@ -112,6 +113,7 @@ connect_broker(cel_child_t *c)
             CEL_LOG(CEL_LOG_INFO, "connected; consuming %s%s",
                     c->cfg->queues[0], c->cfg->nqueues > 1 ? ", ..." : "");
             c->board->slots[c->slot].consuming = 1;
+            cel__guard_connected(c);
             return 0;
         }
         cel_broker_close(c->broker);
@@ -322,6 +324,7 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
     snprintf(role, sizeof(role), "child-%d", slot + 1);
     cel_log_set_role(role);
     child_signals(master);
+    cel__guard_init(&c);
     held_t *held = calloc(MAX_HELD, sizeof(*held));
     while (held != NULL && !cel__child_stop) {
         if (connect_broker(&c) != 0) {
@@ -347,5 +350,6 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
     CEL_LOG(CEL_LOG_INFO, "%s after %llu tasks",
             r == SERVE_RETIRE ? "retired" : "warm shutdown done",
             (unsigned long long)c.tasks_done);
-    return held == NULL ? 1 : r == SERVE_RETIRE ? CEL_EXIT_RECYCLE : 0;
+    board->slots[slot].retiring = r == SERVE_RETIRE;
+    return held == NULL ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cel/broker.h>
 
@@ -25,6 +26,9 @@ typedef struct {
     uint64_t ack_upto; /* tasks done up to this tag, their ack not sent */
     int acks_due;      /* how many */
     bool holding;      /* eta tasks are held: ack one by one */
+    pid_t pid;         /* this child's; a task's fork has another */
+    int sock_fd;       /* the broker connection's descriptor, */
+    uint64_t sock_ino; /* and its inode, to see a task replace it */
 } cel_child_t;
 
 /* cel__child_main runs a child until a warm shutdown; returns its exit
@@ -53,6 +57,40 @@ int cel__refuse_unreadable(cel_child_t *c, const cel_delivery_t *d,
  * acked early (no redelivery will report them). Returns 0 or a broker
  * error. */
 int cel__report_lost(cel_child_t *c);
+
+/* guard.c: cel__guard_init sets the child up to reap what its tasks
+ * leave (at start); cel__guard_connected notes the connection's descriptor
+ * (after each connect); cel__guard_check runs after each task, and does not
+ * return in a process the task forked, or when the task closed the
+ * connection's descriptor (the task is then reported lost). */
+void cel__guard_init(cel_child_t *c);
+void cel__guard_connected(cel_child_t *c);
+void cel__guard_check(cel_child_t *c, const cel_task_msg_t *m);
+
+/* cel__reply_publish sends a task's outcome (state, result and traceback,
+ * borrowed; either may be NULL) to reply_to, unless nobody asked for it
+ * (reply_to or id NULL or ""). A result that cannot be encoded, or is over
+ * --max-result-size, is replaced by a FAILURE saying why. Returns 0, or a
+ * broker error after which the connection must be rebuilt. */
+int cel__reply_publish(cel_child_t *c, const char *reply_to, const char *id,
+                       const char *correlation_id, cel_state_t state,
+                       const json_t *result, const char *traceback);
+
+/* cel__retry_send publishes m again for its retry in countdown_s seconds.
+ * Returns 0, a broker error (see cel__broker_broken), or another code
+ * with the reason in err when the message cannot be sent again. */
+int cel__retry_send(cel_child_t *c, const cel_delivery_t *d,
+                    const cel_task_msg_t *m, double countdown_s,
+                    cel_error_t *err);
+
+/* cel__broker_broken: does code say the connection must be rebuilt (as
+ * opposed to one message being refused before it left)? */
+static inline bool
+cel__broker_broken(int code)
+{
+    return code == CEL_EBROKER || code == CEL_ECONN || code == CEL_ECLOSED ||
+           code == CEL_ETIMEDOUT;
+}
 
 /* The child's warm-shutdown flag, set by its SIGTERM handler. */
 extern volatile sig_atomic_t cel__child_stop;

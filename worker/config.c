@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <cel/log.h>
+#include <cel/url.h>
 
 #include <getopt.h>
 #include <stdio.h>
@@ -16,7 +17,8 @@
 static const char usage_text[] =
     "usage: workerd -A MODULE.so [-c N] [-Q QUEUES] [-b URL] [-n NAME]\n"
     "               [-l LEVEL] [--prefetch-multiplier N]\n"
-    "               [--max-message-size BYTES] [--heartbeat SECONDS]\n"
+    "               [--max-message-size BYTES] [--max-result-size BYTES]\n"
+    "               [--heartbeat SECONDS]\n"
     "               [--acks-early] [--reject-on-worker-lost]\n"
     "               [--time-limit S] [--soft-time-limit S]\n"
     "               [--max-tasks-per-child N] [--max-memory-per-child KIB]\n"
@@ -36,6 +38,9 @@ static const char usage_text[] =
     "      --prefetch-multiplier N unacked messages per child (default 4)\n"
     "      --max-message-size B    largest task body accepted (default\n"
     "                              16777216)\n"
+    "      --max-result-size B     largest result body published; a larger\n"
+    "                              one fails with ResultTooLarge (default\n"
+    "                              134217728, RabbitMQ's max_message_size)\n"
     "      --heartbeat S           AMQP heartbeat per child (default 0: off;\n"
     "                              TCP keepalive watches the connection)\n"
     "      --acks-early            ack a task before running it (at most\n"
@@ -53,7 +58,9 @@ static const char usage_text[] =
     "  -V, --version               show the version\n"
     "\n"
     "SIGTERM or SIGINT: warm shutdown (running tasks finish and report,\n"
-    "prefetched ones go back to the queue); a second one, or SIGQUIT: cold.\n";
+    "prefetched ones go back to the queue); a second one, or SIGQUIT: cold.\n"
+    "SIGHUP: warm restart (a warm shutdown, then workerd runs itself again\n"
+    "with the same arguments and the same pid).\n";
 
 static int
 parse_int(const char *s, long lo, long hi, long *out)
@@ -138,11 +145,13 @@ set_defaults(cel_worker_config_t *cfg)
     cfg->loglevel = CEL_LOG_WARN;
     cfg->prefetch_multiplier = 4;
     cfg->max_message_bytes = 16u << 20;
+    cfg->max_result_bytes = CEL_DEFAULT_MAX_RESULT;
 }
 
 enum {
     OPT_PREFETCH = 256,
     OPT_MAXMSG,
+    OPT_MAXRESULT,
     OPT_HEARTBEAT,
     OPT_ACKS_EARLY,
     OPT_REJECT_LOST,
@@ -211,6 +220,7 @@ static const struct option long_opts[] = {
     {"loglevel", required_argument, NULL, 'l'},
     {"prefetch-multiplier", required_argument, NULL, OPT_PREFETCH},
     {"max-message-size", required_argument, NULL, OPT_MAXMSG},
+    {"max-result-size", required_argument, NULL, OPT_MAXRESULT},
     {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
     {"acks-early", no_argument, NULL, OPT_ACKS_EARLY},
     {"reject-on-worker-lost", no_argument, NULL, OPT_REJECT_LOST},
@@ -267,6 +277,13 @@ apply_option(int c, const char *arg, cel_worker_config_t *cfg, cel_error_t *err)
         }
         cfg->max_message_bytes = (size_t)v;
         return 0;
+    case OPT_MAXRESULT:
+        if (parse_int(arg, 1024, 512L << 20, &v) != 0) {
+            return cel_error_set(err, CEL_EINVAL,
+                                 "--max-result-size wants 1024..536870912");
+        }
+        cfg->max_result_bytes = (size_t)v;
+        return 0;
     case OPT_HEARTBEAT:
         if (parse_int(arg, 0, 3600, &v) != 0) {
             return cel_error_set(err, CEL_EINVAL, "--heartbeat wants 0..3600");
@@ -314,7 +331,9 @@ cel__config_parse(int argc, char **argv, cel_worker_config_t *cfg,
         return cel_error_set(err, CEL_EINVAL,
                              "no task module: give -A MODULE.so");
     }
-    return 0;
+    /* A URL that cannot work is misuse: refused now, not retried forever. */
+    cel_url_t u;
+    return cel_url_parse(cfg->broker_url, &u, err);
 }
 
 void

@@ -8,10 +8,13 @@
 
 #include <cel/error.h>
 
-#define CEL_MAX_APPS     8
-#define CEL_MAX_QUEUES   16
-#define CEL_EXIT_USAGE   2 /* misuse; also "respawning cannot help" */
-#define CEL_EXIT_RECYCLE 3 /* a child retired (max tasks/memory) */
+#define CEL_MAX_APPS   8
+#define CEL_MAX_QUEUES 16
+#define CEL_EXIT_USAGE 2 /* misuse (the master's exit code) */
+
+/* RabbitMQ's default max_message_size (3.8 to 3.13): a larger message
+ * closes the channel. */
+#define CEL_DEFAULT_MAX_RESULT ((size_t)128 << 20)
 
 typedef struct {
     const char *apps[CEL_MAX_APPS]; /* -A: task modules (borrowed argv) */
@@ -25,6 +28,7 @@ typedef struct {
     int loglevel;               /* -l */
     int prefetch_multiplier;    /* per child */
     size_t max_message_bytes;   /* larger task bodies fail unread */
+    size_t max_result_bytes;    /* larger results fail (ResultTooLarge) */
     int heartbeat_s;            /* AMQP heartbeat of each child; 0 = off */
     bool acks_early;            /* ack before running (Celery's default) */
     bool reject_on_worker_lost; /* requeue a task whose child died */
@@ -35,8 +39,9 @@ typedef struct {
 } cel_worker_config_t;
 
 /* cel__config_parse fills cfg from the environment and argv. Returns 0 to
- * run, 1 when --help or --version was handled (exit 0), or CEL_EINVAL with
- * the reason in err (exit 2 with the usage line). */
+ * run, 1 when --help or --version was handled (exit 0), or CEL_EINVAL or
+ * CEL_EURL (a broker URL that cannot work) with the reason in err (exit 2
+ * with the usage line). */
 int cel__config_parse(int argc, char **argv, cel_worker_config_t *cfg,
                       cel_error_t *err);
 void cel__config_clear(cel_worker_config_t *cfg);

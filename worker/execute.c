@@ -19,38 +19,16 @@
 #include <unistd.h>
 
 #define LOST_RERUNS                                                            \
-    3 /* --reject-on-worker-lost runs a lost task again                        \
-         at most this many times */
-
-static int
-publish_to(cel_child_t *c, const char *reply_to, const char *id,
-           const char *correlation_id, cel_state_t state, const json_t *result,
-           const char *traceback)
-{
-    cel_envelope_t env;
-    cel_error_t err = CEL_ERROR_INIT;
-
-    if (reply_to == NULL || reply_to[0] == '\0' || id == NULL) {
-        return 0; /* nobody asked for a result */
-    }
-    int r = cel_result_encode(id, correlation_id, state, result, traceback,
-                              &env, &err);
-    if (r == 0) {
-        r = cel_broker_publish(c->broker, "", reply_to, &env, &err);
-        cel_envelope_clear(&env);
-    }
-    if (r != 0) {
-        CEL_LOG(CEL_LOG_ERROR, "cannot publish result of %s: %s", id, err.text);
-    }
-    return r;
-}
+    3                     /* --reject-on-worker-lost runs a lost task again    \
+                             at most this many times */
+#define LIMIT_NEVER_S 1e9 /* a time limit this long (31 years) never comes */
 
 static int
 publish_result(cel_child_t *c, const cel_task_msg_t *m, cel_state_t state,
                const json_t *result, const char *traceback)
 {
-    return publish_to(c, m->reply_to, m->id, m->correlation_id, state, result,
-                      traceback);
+    return cel__reply_publish(c, m->reply_to, m->id, m->correlation_id, state,
+                              result, traceback);
 }
 
 static int
@@ -127,7 +105,14 @@ static int
 refuse(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
        const char *type, const char *module, const char *why)
 {
-    int r = publish_exc(c, m, CEL_STATE_FAILURE, type, module, why, NULL);
+    /* Without a usable id, the correlation id names the caller's task. */
+    const char *corr = d->env.correlation_id;
+    const char *id = m->id ? m->id : corr[0] ? corr : NULL;
+    json_t *exc = cel_exc_new(type, module, why);
+    int r =
+        cel__reply_publish(c, m->reply_to, id, m->id ? m->correlation_id : id,
+                           CEL_STATE_FAILURE, exc, NULL);
+    json_decref(exc);
     int s = settle(c, d, false);
     return r != 0 ? r : s;
 }
@@ -145,7 +130,7 @@ format_traceback(const cel_child_t *c, const cel_task_ctx_t *ctx, char *out,
 }
 
 /* The limits that apply to m: its own (the timelimit header), else
- * workerd's. */
+ * workerd's; anything but a positive number means none. */
 static void
 limits(const cel_child_t *c, const cel_task_msg_t *m, double *hard,
        double *soft)
@@ -153,6 +138,24 @@ limits(const cel_child_t *c, const cel_task_msg_t *m, double *hard,
     *hard = m->time_limit > 0 ? m->time_limit : c->cfg->time_limit;
     *soft =
         m->soft_time_limit > 0 ? m->soft_time_limit : c->cfg->soft_time_limit;
+    *hard = *hard > 0 ? *hard : 0;
+    *soft = *soft > 0 ? *soft : 0;
+}
+
+/* A limit in whole milliseconds, rounded up so that a limit under a
+ * millisecond still is one, and clamped (never wrapped) to a time that
+ * never comes. 0: none. */
+static int64_t
+limit_ms(double seconds)
+{
+    if (!(seconds > 0)) {
+        return 0;
+    }
+    if (seconds >= LIMIT_NEVER_S) {
+        return (int64_t)(LIMIT_NEVER_S * 1000.0);
+    }
+    int64_t ms = (int64_t)(seconds * 1000.0);
+    return (double)ms < seconds * 1000.0 ? ms + 1 : ms;
 }
 
 static void
@@ -166,6 +169,7 @@ arm_soft_limit(double seconds)
         return;
     }
     armed = seconds > 0;
+    seconds = seconds < LIMIT_NEVER_S ? seconds : LIMIT_NEVER_S;
     if (seconds > 0) {
         it.it_value.tv_sec = (time_t)seconds;
         it.it_value.tv_usec =
@@ -188,7 +192,7 @@ run_task(cel_child_t *c, const cel_task_msg_t *m, cel_task_fn fn,
     limits(c, m, &hard, &soft);
     cel_board_task_t bt = {.id = m->id,
                            .name = m->task,
-                           .hard_limit_ms = (int64_t)(hard * 1000.0),
+                           .hard_limit_ms = limit_ms(hard),
                            .acked = c->cfg->acks_early,
                            .reply_to = m->reply_to,
                            .correlation_id = m->correlation_id};
@@ -203,34 +207,28 @@ run_task(cel_child_t *c, const cel_task_msg_t *m, cel_task_fn fn,
     return value;
 }
 
-/* Sends m again with retries + 1 and an eta countdown from now, as
- * Celery's Task.retry does (same id, same reply queue), and tells the
- * caller RETRY. */
+/* Sends m again for its retry (retry.c) and tells the caller RETRY.
+ * Returns 0, a broker error, or 1 when m cannot be sent again: the task
+ * then fails with the reason, in ctx. */
 static int
 republish(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
-          const cel_task_ctx_t *ctx)
+          cel_task_ctx_t *ctx)
 {
     cel_error_t err = CEL_ERROR_INIT;
-    char eta[CEL_ISO_SIZE], why[1200];
-    cel_envelope_t env = d->env;
+    char why[1200];
 
-    if (m->protocol != 2) {
-        return -1;
-    }
-    cel_clock_format_iso(
-        cel_clock_wall_us() + (int64_t)(ctx->retry_countdown * 1e6), eta);
-    env.headers = json_deep_copy(d->env.headers);
-    env.body_owned = NULL; /* the body stays d's */
-    json_object_set_new(env.headers, "retries",
-                        json_integer((json_int_t)m->retries + 1));
-    json_object_set_new(env.headers, "eta", json_string(eta));
-    int r =
-        cel_broker_publish(c->broker, d->exchange, d->routing_key, &env, &err);
-    json_decref(env.headers);
+    int r = cel__retry_send(c, d, m, ctx->retry_countdown, &err);
     if (r != 0) {
         CEL_LOG(CEL_LOG_ERROR, "cannot send %s[%s] again: %s", m->task, m->id,
                 err.text);
-        return r;
+        if (cel__broker_broken(r)) {
+            return r;
+        }
+        cel_task_fail(ctx,
+                      r == CEL_ENOMEM ? "MemoryError"
+                                      : "kombu.exceptions.EncodeError",
+                      "cannot send the retry: %s", err.text);
+        return 1;
     }
     snprintf(why, sizeof(why), "Retry in %gs: %s", ctx->retry_countdown,
              ctx->exc_message);
@@ -255,10 +253,9 @@ report(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     }
     if (ctx->retry && !ctx->failed) {
         int r = republish(c, d, m, ctx);
-        if (r >= 0) {
+        if (r <= 0) {
             return r;
         }
-        cel_task_fail(ctx, "RuntimeError", "retry needs a protocol 2 message");
     }
     if (!ctx->failed) {
         cel_task_fail(ctx, "RuntimeError", "task returned no result");
@@ -279,14 +276,16 @@ run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
                           .hostname = c->cfg->hostname,
                           .retries = m->retries};
 
-    if (c->cfg->acks_early && settle(c, d, true) != 0) {
-        return -1; /* not acked: it will be redelivered, run it then */
+    int r = c->cfg->acks_early ? settle(c, d, true) : 0;
+    if (r != 0) {
+        return r; /* not acked: it will be redelivered, run it then */
     }
     CEL_LOG(CEL_LOG_INFO, "Task %s[%s] received", m->task, m->id);
     int64_t t0 = cel_clock_now_ms();
     json_t *value = run_task(c, m, fn, &ctx);
-    int r = report(c, d, m, &ctx, value,
-                   (double)(cel_clock_now_ms() - t0) / 1000.0);
+    cel__guard_check(c, m);
+    r = report(c, d, m, &ctx, value,
+               (double)(cel_clock_now_ms() - t0) / 1000.0);
     json_decref(value);
     cel__board_end(c->board, c->slot);
     c->tasks_done++;
@@ -401,8 +400,8 @@ cel__refuse_unreadable(cel_child_t *c, const cel_delivery_t *d, const char *why)
     CEL_LOG(CEL_LOG_ERROR, "rejected unreadable message %s: %s",
             id[0] ? id : "?", why);
     json_t *exc = cel_exc_new("InvalidTaskError", "celery.exceptions", why);
-    int r = publish_to(c, d->env.reply_to, id[0] ? id : NULL, id,
-                       CEL_STATE_FAILURE, exc, NULL);
+    int r = cel__reply_publish(c, d->env.reply_to, id[0] ? id : NULL, id,
+                               CEL_STATE_FAILURE, exc, NULL);
     json_decref(exc);
     int s = settle(c, d, false);
     return r != 0 ? r : s;
@@ -419,8 +418,8 @@ cel__report_lost(cel_child_t *c)
         json_t *exc =
             cel_exc_new(timeout ? "TimeLimitExceeded" : "WorkerLostError",
                         "billiard.exceptions", l.reason);
-        r = publish_to(c, l.reply_to, l.task_id, l.correlation_id,
-                       CEL_STATE_FAILURE, exc, NULL);
+        r = cel__reply_publish(c, l.reply_to, l.task_id, l.correlation_id,
+                               CEL_STATE_FAILURE, exc, NULL);
         json_decref(exc);
     }
     return r;

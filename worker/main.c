@@ -1,5 +1,7 @@
 /* main.c: workerd's entry: settings, task modules, then the supervisor.
- * Exit codes: 0 after a shutdown, 1 on a start-up failure, 2 on misuse. */
+ * Exit codes: 0 after a shutdown, 1 on a start-up failure, 2 on misuse.
+ * After a warm restart (SIGHUP) it runs its own executable again with the
+ * same arguments, so new task modules and a new binary are picked up. */
 #include "config.h"
 #include "modules.h"
 #include "registry.h"
@@ -7,7 +9,19 @@
 
 #include <cel/log.h>
 
+#include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
+
+/* Runs workerd again in this process; returns only on failure. */
+static int
+restart(char **argv)
+{
+    fflush(NULL);
+    execv("/proc/self/exe", argv);
+    cel_log_errno(CEL_LOG_ERROR, errno, "cannot restart");
+    return 1;
+}
 
 int
 main(int argc, char **argv)
@@ -36,13 +50,14 @@ main(int argc, char **argv)
                           "tasks");
     }
     int code = 1;
+    bool again = false;
     if (r != 0) {
         CEL_LOG(CEL_LOG_ERROR, "%s", err.text);
     } else {
-        code = cel__supervisor_run(&cfg, &reg);
+        code = cel__supervisor_run(&cfg, &reg, &again);
     }
     cel__registry_clear(&reg);
     cel__modules_unload(&mods);
     cel__config_clear(&cfg);
-    return code;
+    return again ? restart(argv) : code;
 }

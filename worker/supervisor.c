@@ -11,7 +11,13 @@
  * Warm shutdown (first SIGTERM/SIGINT): children get SIGTERM, finish their
  * running task, report it, and exit; prefetched messages go back to the
  * queue when their connections close. Cold shutdown (a second signal, or
- * SIGQUIT): children get SIGKILL; their unacked messages go back too. */
+ * SIGQUIT): children get SIGKILL; their unacked messages go back too.
+ * SIGHUP is a warm restart: a warm shutdown, after which main runs workerd
+ * again in the same process, as Celery's worker does on HUP.
+ *
+ * A child's exit status is only ever described, never obeyed: a task can
+ * call exit() with any code. A child that leaves on purpose says so in its
+ * board slot. */
 #include "supervisor.h"
 
 #include "board.h"
@@ -48,6 +54,7 @@ typedef struct {
     int live;
     bool stopping;
     bool cold;
+    bool restart;    /* SIGHUP: run again once the children are gone */
     bool announced;  /* "ready" was logged */
     char where[600]; /* the broker URL, password redacted */
 } cel_master_t;
@@ -73,6 +80,7 @@ spawn(cel_master_t *m, int i)
     }
     m->slots[i] = (cel_child_slot_t){
         .pid = pid, .started_at_ms = cel_clock_now_ms(), .respawn = 1};
+    m->board->slots[i].retiring = 0;
     m->live++;
     CEL_LOG(CEL_LOG_INFO, "started child-%d (pid %d)", i + 1, (int)pid);
 }
@@ -107,10 +115,12 @@ describe_exit(int status, char *out, size_t size)
     }
 }
 
+/* Did the child in slot i leave on purpose (it said so, and exited 0)? */
 static bool
-recycled(int status)
+retired(const cel_master_t *m, int i, int status)
 {
-    return WIFEXITED(status) && WEXITSTATUS(status) == CEL_EXIT_RECYCLE;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+           m->board->slots[i].retiring;
 }
 
 /* Records what the dead child was running as lost, and logs the death. */
@@ -135,7 +145,7 @@ record_loss(cel_master_t *m, int i, int status)
         CEL_LOG(CEL_LOG_ERROR,
                 "child-%d (pid %d) died (%s) while running task %s[%s]", i + 1,
                 (int)m->slots[i].pid, how, name, id);
-    } else if (recycled(status)) {
+    } else if (retired(m, i, status)) {
         CEL_LOG(CEL_LOG_INFO, "child-%d (pid %d) retired; replacing it", i + 1,
                 (int)m->slots[i].pid);
     } else if (!clean || !m->stopping) {
@@ -153,15 +163,14 @@ child_exited(cel_master_t *m, int i, int status)
     m->slots[i].killed_limit_ms = 0;
     m->board->slots[i].consuming = 0;
     m->live--;
-    if (m->stopping ||
-        (WIFEXITED(status) && WEXITSTATUS(status) == CEL_EXIT_USAGE)) {
+    if (m->stopping) {
         m->slots[i].respawn = 0;
         return;
     }
     /* A child that retired (max tasks or memory) is replaced at once; one
      * that died young waits a second, so a crashing child cannot spin. */
     int64_t lived = cel_clock_now_ms() - m->slots[i].started_at_ms;
-    bool wait = lived < RESPAWN_DELAY_MS && !recycled(status);
+    bool wait = lived < RESPAWN_DELAY_MS && !retired(m, i, status);
     m->slots[i].respawn_at_ms =
         cel_clock_now_ms() + (wait ? RESPAWN_DELAY_MS : 0);
 }
@@ -224,6 +233,16 @@ static void
 on_signal(cel_master_t *m, int sig)
 {
     if (sig == SIGCHLD || sig <= 0) {
+        return;
+    }
+    if (sig == SIGHUP) {
+        if (!m->stopping) {
+            m->stopping = m->restart = true;
+            CEL_LOG(CEL_LOG_WARN,
+                    "warm restart (SIGHUP): waiting for running tasks to "
+                    "finish, then starting again");
+            signal_children(m, SIGTERM);
+        }
         return;
     }
     if (sig == SIGQUIT || (m->stopping && !m->cold)) {
@@ -305,12 +324,14 @@ master_loop(cel_master_t *m, const sigset_t *set)
 }
 
 int
-cel__supervisor_run(const cel_worker_config_t *cfg, const cel_registry_t *reg)
+cel__supervisor_run(const cel_worker_config_t *cfg, const cel_registry_t *reg,
+                    bool *restart)
 {
     cel_master_t m = {.cfg = cfg, .reg = reg};
     sigset_t set;
 
     sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
@@ -337,7 +358,9 @@ cel__supervisor_run(const cel_worker_config_t *cfg, const cel_registry_t *reg)
         snprintf(m.where, sizeof(m.where), "(bad URL: %s)", err.text);
     }
     master_loop(&m, &set);
-    CEL_LOG(CEL_LOG_WARN, "%s stopped", cfg->hostname);
+    CEL_LOG(CEL_LOG_WARN, "%s %s", cfg->hostname,
+            m.restart ? "stopped; restarting" : "stopped");
+    *restart = m.restart;
     cel__board_free(m.board);
     free(m.slots);
     return 0;
