@@ -36,23 +36,37 @@ CEL_TASK_IMPL(sum_all_values, int64_t x)
     return json_integer(kernel_sum_all_values(x));
 }
 
+/* Sleeps as Python's time.sleep does, refusing what it refuses; false
+ * when the task has failed for it. */
+static bool
+nap(cel_task_ctx_t *ctx, double nsecs)
+{
+    int r = cel_task_sleep(nsecs);
+
+    if (r == CEL_ERANGE) {
+        cel_task_fail(ctx, "OverflowError", "sleep length is too large: %g",
+                      nsecs);
+    } else if (r == CEL_EINVAL) {
+        cel_task_fail(ctx, "ValueError", "sleep length must be non-negative");
+    }
+    return r != CEL_ERANGE && r != CEL_EINVAL;
+}
+
 CEL_TASK_IMPL(slow_sum, double nsecs, int64_t x, int64_t y)
 {
-    (void)ctx;
-    cel_task_sleep(nsecs);
-    return json_integer(x + y);
+    return nap(ctx, nsecs) ? json_integer(x + y) : NULL;
 }
 
 CEL_TASK_IMPL(slow_diff, double nsecs, int64_t x, int64_t y)
 {
-    (void)ctx;
-    cel_task_sleep(nsecs);
-    return json_integer(x - y);
+    return nap(ctx, nsecs) ? json_integer(x - y) : NULL;
 }
 
 CEL_TASK_IMPL(broken_function, double nsecs)
 {
-    cel_task_sleep(nsecs);
+    if (!nap(ctx, nsecs)) {
+        return NULL;
+    }
     return cel_task_fail(ctx, "ValueError", "Called broken function");
 }
 
@@ -118,7 +132,10 @@ CEL_TASK_IMPL(flaky, int64_t fails, int64_t max_retries)
 /* Sleeps, but stops and cleans up at the soft time limit. */
 CEL_TASK_IMPL(sleepy, double nsecs)
 {
-    if (cel_task_sleep(nsecs) != 0) {
+    if (!nap(ctx, nsecs)) {
+        return NULL;
+    }
+    if (cel_task_soft_limit_hit(ctx)) {
         return cel_task_fail(ctx, "billiard.exceptions.SoftTimeLimitExceeded",
                              "sleepy stopped early and cleaned up");
     }

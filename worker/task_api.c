@@ -4,6 +4,8 @@
 
 #include <cel/clock.h>
 
+#include <math.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,7 +106,13 @@ volatile sig_atomic_t cel__soft_limit_hit = 0;
 int
 cel_task_sleep(double seconds)
 {
-    if (seconds <= 0) {
+    if (isnan(seconds) || seconds < 0) {
+        return CEL_EINVAL;
+    }
+    if (seconds > CEL_TASK_SLEEP_MAX_S) {
+        return CEL_ERANGE;
+    }
+    if (seconds == 0) {
         return cel__soft_limit_hit ? -1 : 0;
     }
     return cel_clock_sleep_ms((int64_t)(seconds * 1000.0 + 0.5),

@@ -30,7 +30,8 @@ extern "C" {
     XX(EURL, -11, "malformed broker URL")                                      \
     XX(ESYS, -12, "system call failed")                                        \
     XX(ETOOBIG, -13, "message too large")                                      \
-    XX(ENOTREADY, -14, "result not ready")
+    XX(ENOTREADY, -14, "result not ready")                                     \
+    XX(ERANGE, -15, "value out of range")
 
 typedef enum {
     CEL_OK = 0,

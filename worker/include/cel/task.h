@@ -69,8 +69,12 @@ int64_t cel_task_retries(const cel_task_ctx_t *ctx);
 const char *cel_task_hostname(const cel_task_ctx_t *ctx);
 
 /* cel_task_sleep sleeps seconds (fractions allowed), resuming after
- * signals, so a warm shutdown never cuts a task's sleep short. Returns 0,
- * or -1 when the task's soft time limit cut it short. */
+ * signals, so a warm shutdown never cuts a task's sleep short. Returns 0;
+ * -1 (not an error code) when the task's soft time limit cut it short;
+ * CEL_EINVAL, without sleeping, for a negative or NaN duration; CEL_ERANGE
+ * for one over CEL_TASK_SLEEP_MAX_S, which is Python's bound too (its
+ * time.sleep raises OverflowError past 2**63 nanoseconds). */
+#define CEL_TASK_SLEEP_MAX_S 9223372036.0
 int cel_task_sleep(double seconds);
 
 /* cel_task_soft_limit_hit is true once the task has run past its soft
