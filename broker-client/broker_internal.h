@@ -5,6 +5,9 @@
 
 #include <cel/broker.h>
 
+#include <limits.h>
+#include <stdint.h>
+
 #include <amqp.h>
 
 struct cel_broker {
@@ -29,13 +32,29 @@ int cel__broker_check(cel_broker_t *b, amqp_rpc_reply_t reply, const char *what,
 int cel__broker_status(cel_broker_t *b, int status, const char *what,
                        cel_error_t *err);
 
+/* The limits of a header table, the same for reading and for writing, so
+ * that headers celeriac has read can always be written back. A key is an
+ * AMQP shortstr; a value sits inside at most CEL_TABLE_MAX_DEPTH tables or
+ * arrays, the headers table itself included; a string is a longstr, whose
+ * length is 32 bits; amqp_table_t and amqp_array_t count in an int. */
+#define CEL_TABLE_MAX_KEY_BYTES    255
+#define CEL_TABLE_MAX_DEPTH        32
+#define CEL_TABLE_MAX_STRING_BYTES UINT32_MAX
+#define CEL_TABLE_MAX_ENTRIES      INT_MAX
+
 /* cel__table_from_json builds an AMQP table from a JSON object in pool.
- * Strings point into obj, which must outlive the table's use. */
+ * Strings and keys point into obj, which must outlive the table's use.
+ * Returns CEL_EINVAL for headers AMQP cannot carry (not an object, a key
+ * over CEL_TABLE_MAX_KEY_BYTES, nesting over CEL_TABLE_MAX_DEPTH),
+ * CEL_ETOOBIG for a string or a container over its limit, CEL_ENOMEM;
+ * err names the header and the limit. */
 int cel__table_from_json(const json_t *obj, amqp_pool_t *pool,
                          amqp_table_t *out, cel_error_t *err);
 
 /* cel__table_to_json returns a new JSON object for table, or NULL with the
- * reason in err. */
+ * reason in err: CEL_EPROTO for what JSON or the limits above cannot hold
+ * (a name or string that is not UTF-8, a NaN, too deep a nesting),
+ * CEL_ENOMEM. Whatever it returns, cel__table_from_json accepts. */
 json_t *cel__table_to_json(const amqp_table_t *table, cel_error_t *err);
 
 /* cel__copy_bytes copies src into dst as a C string, cut to size - 1. */
