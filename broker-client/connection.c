@@ -2,6 +2,7 @@
  * of rabbitmq-c's replies into CEL_E* codes with the broker's words. */
 #include "broker_internal.h"
 
+#include <cel/clock.h>
 #include <cel/url.h>
 
 #include <netinet/in.h>
@@ -120,9 +121,11 @@ set_keepalive(int fd)
 }
 
 static struct timeval
-ms_to_tv(int ms)
+ms_to_tv(int64_t ms)
 {
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    ms = ms < 1 ? 1 : ms; /* a zero timeval would mean "do not wait" */
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
+                         .tv_usec = (suseconds_t)(ms % 1000) * 1000};
     return tv;
 }
 
@@ -152,41 +155,117 @@ connect_socket(cel_broker_t *b, const cel_url_t *u, const cel_broker_opts_t *o,
     return 0;
 }
 
+/* Says why the handshake or the login failed. Only a broker's own
+ * connection.close names the credentials; a server that says nothing,
+ * hangs up or answers in another protocol is not taken for a broker that
+ * refused them. The password never appears. */
+static int
+login_error(const cel_url_t *u, amqp_rpc_reply_t r, int64_t limit_ms,
+            cel_error_t *err)
+{
+    char text[128];
+    int st = r.library_error;
+
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION) {
+        int code = server_close_text(&r, text, sizeof(text));
+        if (code == AMQP_ACCESS_REFUSED || code == AMQP_NOT_ALLOWED) {
+            return cel_error_set(err, CEL_ECONN,
+                                 "login refused for user %.64s on vhost %.64s "
+                                 "(wrong user, password or vhost?): %.60s",
+                                 u->user, u->vhost, text);
+        }
+        return cel_error_set(err, CEL_ECONN,
+                             "the broker at %.100s:%d closed the connection "
+                             "during login: %.80s",
+                             u->host, u->port, text);
+    }
+    if (r.reply_type != AMQP_RESPONSE_LIBRARY_EXCEPTION) {
+        return cel_error_set(err, CEL_ECONN, "login to %.100s:%d: no reply",
+                             u->host, u->port);
+    }
+    if (st == AMQP_STATUS_TIMEOUT) {
+        return cel_error_set(err, CEL_ECONN,
+                             "the server at %.100s:%d did not answer the AMQP "
+                             "handshake within %.1f s (not an AMQP broker?)",
+                             u->host, u->port, (double)limit_ms / 1000.0);
+    }
+    if (st == AMQP_STATUS_CONNECTION_CLOSED || st == AMQP_STATUS_SOCKET_ERROR ||
+        st == AMQP_STATUS_SOCKET_CLOSED) {
+        return cel_error_set(err, CEL_ECONN,
+                             "the server at %.100s:%d hung up during the AMQP "
+                             "handshake (not an AMQP 0-9-1 broker?): %s",
+                             u->host, u->port, amqp_error_string2(st));
+    }
+    if (st == AMQP_STATUS_BAD_AMQP_DATA || st == AMQP_STATUS_UNKNOWN_CLASS ||
+        st == AMQP_STATUS_UNKNOWN_METHOD || st == AMQP_STATUS_WRONG_METHOD ||
+        st == AMQP_STATUS_UNEXPECTED_STATE ||
+        st == AMQP_STATUS_INCOMPATIBLE_AMQP_VERSION) {
+        return cel_error_set(err, CEL_ECONN,
+                             "the server at %.100s:%d is not an AMQP 0-9-1 "
+                             "broker: its answer to the handshake is not "
+                             "AMQP 0-9-1 (%s)",
+                             u->host, u->port, amqp_error_string2(st));
+    }
+    return cel_error_set(err, CEL_ECONN,
+                         "the AMQP handshake with %.100s:%d failed: %s",
+                         u->host, u->port, amqp_error_string2(st));
+}
+
+/* consumer_cancel_notify asks RabbitMQ to send basic.cancel to a consumer
+ * whose queue is deleted; rabbitmq-c does not ask for it, and without it
+ * the consumer just stops getting messages (a producer would wait for its
+ * replies for ever). rabbitmq-c merges this table into its own
+ * capabilities. entries must hold 3. */
+static amqp_table_t
+client_properties(const cel_broker_opts_t *o, amqp_table_entry_t *entries)
+{
+    amqp_table_t props = {0, entries};
+
+    entries[2].key = amqp_cstring_bytes("consumer_cancel_notify");
+    entries[2].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    entries[2].value.value.boolean = 1;
+    entries[0].key = amqp_cstring_bytes("capabilities");
+    entries[0].value.kind = AMQP_FIELD_KIND_TABLE;
+    entries[0].value.value.table = (amqp_table_t){1, &entries[2]};
+    props.num_entries = 1;
+    if (o->name != NULL) {
+        entries[1].key = amqp_cstring_bytes("connection_name");
+        entries[1].value.kind = AMQP_FIELD_KIND_UTF8;
+        entries[1].value.value.bytes = amqp_cstring_bytes(o->name);
+        props.num_entries = 2;
+    }
+    return props;
+}
+
+/* Logs in and opens the channel by deadline_ms, so that the whole open,
+ * TCP connect included, keeps to connect_timeout_ms. */
 static int
 login(cel_broker_t *b, const cel_url_t *u, const cel_broker_opts_t *o,
-      cel_error_t *err)
+      int64_t deadline_ms, cel_error_t *err)
 {
-    struct timeval tv = ms_to_tv(o->connect_timeout_ms);
-    amqp_table_entry_t entry;
-    amqp_table_t props = {0, &entry};
+    struct timeval tv = ms_to_tv(deadline_ms - cel_clock_now_ms());
+    amqp_table_entry_t entries[3];
+    amqp_table_t props = client_properties(o, entries);
 
     amqp_set_handshake_timeout(b->conn, &tv);
-    if (o->name != NULL) {
-        entry.key = amqp_cstring_bytes("connection_name");
-        entry.value.kind = AMQP_FIELD_KIND_UTF8;
-        entry.value.value.bytes = amqp_cstring_bytes(o->name);
-        props.num_entries = 1;
-    }
     amqp_rpc_reply_t r = amqp_login_with_properties(
         b->conn, u->vhost, 0, 131072, o->heartbeat_s, &props,
         AMQP_SASL_METHOD_PLAIN, u->user, u->password);
     if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-        cel_error_t why = CEL_ERROR_INIT;
-        cel__broker_check(b, r, "login", &why);
+        (void)cel__broker_check(b, r, "login", NULL); /* answers a close */
         b->closed = true;
-        /* RabbitMQ refuses bad credentials with ACCESS_REFUSED, or by
-         * dropping the socket during the handshake. */
-        return cel_error_set(err, CEL_ECONN,
-                             "login refused for user %.64s on vhost %.64s "
-                             "(wrong user, password or vhost?): %.60s",
-                             u->user, u->vhost, why.text);
+        return login_error(u, r, o->connect_timeout_ms, err);
     }
-    tv = ms_to_tv(o->rpc_timeout_ms);
+    int64_t left = deadline_ms - cel_clock_now_ms();
+    tv = ms_to_tv(left < o->rpc_timeout_ms ? left : o->rpc_timeout_ms);
     amqp_set_rpc_timeout(b->conn, &tv);
     b->channel = 1;
     amqp_channel_open(b->conn, b->channel);
-    return cel__broker_check(b, amqp_get_rpc_reply(b->conn), "channel.open",
-                             err);
+    int rc =
+        cel__broker_check(b, amqp_get_rpc_reply(b->conn), "channel.open", err);
+    tv = ms_to_tv(o->rpc_timeout_ms);
+    amqp_set_rpc_timeout(b->conn, &tv);
+    return rc;
 }
 
 int
@@ -195,6 +274,7 @@ cel_broker_open(const char *url, const cel_broker_opts_t *opts,
 {
     static const cel_broker_opts_t defaults = CEL_BROKER_OPTS_INIT;
     const cel_broker_opts_t *o = opts ? opts : &defaults;
+    int64_t deadline_ms = cel_clock_now_ms() + o->connect_timeout_ms;
     cel_url_t u;
     int r;
 
@@ -211,7 +291,7 @@ cel_broker_open(const char *url, const cel_broker_opts_t *opts,
     init_amqp_pool(&b->pool, 4096);
     r = connect_socket(b, &u, o, err);
     if (r == 0) {
-        r = login(b, &u, o, err);
+        r = login(b, &u, o, deadline_ms, err);
     }
     if (r != 0) {
         b->closed = true;

@@ -168,10 +168,26 @@ skip_returned(cel_broker_t *b, amqp_channel_t ch)
     return 0;
 }
 
+/* The broker stopped a consumer (its queue was deleted, or its node went
+ * down): no more deliveries come for it, and no answer is due. */
+static int
+cancelled(const amqp_method_t *m, cel_delivery_t *d, cel_error_t *err)
+{
+    const amqp_basic_cancel_t *c = m->decoded;
+    char tag[CEL_SHORTSTR_SIZE];
+
+    cel__copy_bytes(tag, sizeof(tag), &c->consumer_tag);
+    d->cancelled = true;
+    return cel_error_set(err, CEL_EBROKER,
+                         "basic.cancel: the broker cancelled consumer %.80s "
+                         "(its queue was deleted?)",
+                         tag);
+}
+
 /* Handles a frame that arrived where a delivery was expected. Returns 0
  * when the caller may just wait again, or an error. */
 static int
-other_frame(cel_broker_t *b, cel_error_t *err)
+other_frame(cel_broker_t *b, cel_delivery_t *d, cel_error_t *err)
 {
     amqp_frame_t f;
     amqp_rpc_reply_t r = {0};
@@ -187,10 +203,7 @@ other_frame(cel_broker_t *b, cel_error_t *err)
     case AMQP_BASIC_ACK_METHOD:
     case AMQP_BASIC_NACK_METHOD: return 0;
     case AMQP_BASIC_RETURN_METHOD: return skip_returned(b, f.channel);
-    case AMQP_BASIC_CANCEL_METHOD:
-        return cel_error_set(err, CEL_EBROKER,
-                             "the broker cancelled the consumer (queue "
-                             "deleted?)");
+    case AMQP_BASIC_CANCEL_METHOD: return cancelled(&f.payload.method, d, err);
     case AMQP_CHANNEL_CLOSE_METHOD:
     case AMQP_CONNECTION_CLOSE_METHOD:
         r.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION;
@@ -229,7 +242,7 @@ cel_broker_next(cel_broker_t *b, int timeout_ms, cel_delivery_t *d,
             r.library_error != AMQP_STATUS_UNEXPECTED_STATE) {
             return cel__broker_check(b, r, "receive", err);
         }
-        int rc = other_frame(b, err);
+        int rc = other_frame(b, d, err);
         if (rc != 0) {
             return rc;
         }

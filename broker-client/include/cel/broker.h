@@ -24,7 +24,8 @@ typedef struct cel_broker cel_broker_t;
 
 typedef struct {
     int heartbeat_s;        /* AMQP heartbeat; 0 disables it */
-    int connect_timeout_ms; /* TCP connect and login */
+    int connect_timeout_ms; /* the whole open: TCP connect, AMQP handshake,
+                               login and channel.open */
     int rpc_timeout_ms;     /* any synchronous method (declare, qos, ...) */
     const char *name;       /* connection_name shown by rabbitmqctl; NULL ok */
 } cel_broker_opts_t;
@@ -38,8 +39,14 @@ typedef struct {
     }
 
 /* cel_broker_open connects to url (amqp://user:pass@host:port/vhost),
- * logs in and opens a channel. On success *out owns the connection; free
- * it with cel_broker_close. Returns CEL_EURL, CEL_ECONN or CEL_EBROKER. */
+ * logs in and opens a channel, all within opts->connect_timeout_ms. On
+ * success *out owns the connection; free it with cel_broker_close.
+ * Returns CEL_EURL, CEL_ECONN or CEL_EBROKER. err tells a refused login
+ * ("login refused ... (wrong user, password or vhost?)") from a server
+ * that is not an AMQP broker: one that does not answer the handshake in
+ * time, hangs up, or answers in another protocol. The broker is asked to
+ * cancel consumers whose queue is deleted (consumer_cancel_notify); see
+ * cel_delivery_t.cancelled. */
 CEL_NODISCARD int cel_broker_open(const char *url,
                                   const cel_broker_opts_t *opts,
                                   cel_broker_t **out, cel_error_t *err);
@@ -132,11 +139,16 @@ CEL_NODISCARD int cel_broker_drain(cel_broker_t *b, cel_error_t *err);
 CEL_NODISCARD int cel_broker_wait_confirms(cel_broker_t *b, int timeout_ms,
                                            cel_error_t *err);
 
-/* One message received from a consumer. env owns its headers and body. */
+/* One message received from a consumer. env owns its headers and body.
+ * cancelled is set, with CEL_EBROKER and no message, when the broker
+ * cancelled a consumer of the channel (basic.cancel: its queue was
+ * deleted); the connection and the channel still work, so declaring the
+ * queue and consuming again is enough. */
 typedef struct {
     cel_envelope_t env;
     uint64_t delivery_tag;
     bool redelivered;
+    bool cancelled;
     char exchange[CEL_SHORTSTR_SIZE];
     char routing_key[CEL_SHORTSTR_SIZE];
 } cel_delivery_t;
@@ -144,7 +156,9 @@ typedef struct {
 /* cel_broker_next waits up to timeout_ms (0: just look, -1: forever) for a
  * delivery. Returns 0 with *d filled (release it with cel_delivery_clear),
  * CEL_ETIMEDOUT when nothing came, CEL_ECLOSED when the broker closed the
- * connection, or CEL_EBROKER. CEL_EPROTO means a delivery came whose
+ * connection, or CEL_EBROKER (d->cancelled when a consumer was cancelled,
+ * "basic.cancel: the broker cancelled consumer TAG (its queue was
+ * deleted?)"). CEL_EPROTO means a delivery came whose
  * headers cannot be read (strings that are not UTF-8, nesting too deep):
  * *d then has its tag, body and the other properties, but no headers, and
  * the connection is fine; the caller should reject the message. */
