@@ -66,6 +66,7 @@ cel__unref_unlock(cel_client_t *c)
     }
 }
 
+/* Declares c->reply_queue on rx and consumes it. */
 static int
 declare_reply_queue(cel_client_t *c, int64_t expires_ms, cel_error_t *err)
 {
@@ -75,7 +76,7 @@ declare_reply_queue(cel_client_t *c, int64_t expires_ms, cel_error_t *err)
     q.exclusive = true; /* workers publish to it; only we consume it */
     q.auto_delete = true;
     q.expires_ms = expires_ms > 0 ? expires_ms : DEFAULT_RESULT_EXPIRES_MS;
-    cel_id_new(c->reply_queue);
+    c->read_at_ms = cel_clock_now_ms();
     int r = cel_broker_declare_queue(c->rx, c->reply_queue, &q, err);
     if (r == 0) {
         r = cel_broker_consume(c->rx, c->reply_queue, true, tag, sizeof(tag),
@@ -170,6 +171,7 @@ cel_client_open(const cel_client_opts_t *opts, cel_client_t **out,
         r = connect_named(c, " results", 1, &c->rx, err);
     }
     if (r == 0) {
+        cel_id_new(c->reply_queue);
         r = declare_reply_queue(c, c->result_expires_ms, err);
     }
     if (r != 0) {
@@ -188,10 +190,48 @@ lose(cel_result_t *r)
     cel__result_ready(r); /* error_callback, group, or release */
 }
 
+static void
+drop(cel_result_t *r)
+{
+    r->flags |= R_DROPPED;
+    lose(r);
+}
+
 void
 cel__lose_pending(cel_client_t *c)
 {
+    if (c->pending.count > 0) {
+        c->lost_why = "the connection to the broker was lost";
+    }
     cel__pending_take_all(&c->pending, lose);
+}
+
+/* Which replies the broker dropped while the queue was missing cannot be
+ * known: a reply published before the queue is declared again is gone,
+ * one published after it arrives, and nothing tells them apart. Waiting
+ * on would hang for ever on a dropped one (a wait with no limit, join,
+ * a callback that never runs), so the rule is the lost connection's:
+ * every result pending at the cancel fails now with CEL_ECONN, and a
+ * reply that still comes for one of them is dropped as for a freed
+ * result. The name stays the same, so that tasks whose messages are on
+ * their way carry a reply_to that works again. */
+int
+cel__client_redeclare(cel_client_t *c, cel_error_t *err)
+{
+    int r = declare_reply_queue(c, c->result_expires_ms, err);
+
+    memcpy(c->deleted_queue, c->reply_queue, sizeof(c->deleted_queue));
+    CEL_LOG(CEL_LOG_WARN, "producer: the reply queue %s was deleted; %s",
+            c->reply_queue, r == 0 ? "declared it again" : err->text);
+    if (c->pending.count > 0) {
+        c->lost_why = "the reply queue was deleted";
+        CEL_LOG(CEL_LOG_WARN,
+                "producer: %zu result(s) pending then fail: their replies "
+                "may have been dropped",
+                c->pending.count);
+    }
+    cel__pending_take_all(&c->pending, drop);
+    return r;
 }
 
 int
@@ -210,6 +250,7 @@ cel__client_revive(cel_client_t *c, cel_error_t *err)
     cel__lock(c);
     c->rx = rx;
     if (r == 0) {
+        cel_id_new(c->reply_queue);
         r = declare_reply_queue(c, c->result_expires_ms, &e);
     }
     c->reading = false;
@@ -290,10 +331,10 @@ cel_client_join(cel_client_t *c, int64_t timeout_ms, cel_error_t *err)
                           "results still pending", err);
     if (r == 0 && c->lost > 0) {
         r = cel_error_set(err, CEL_ECONN,
-                          "%zu result(s) can no longer arrive: the "
-                          "connection to the broker was lost while they "
-                          "were pending (the rpc backend keeps no results)",
-                          c->lost);
+                          "%zu result(s) can no longer arrive: %s while "
+                          "they were pending (the rpc backend keeps no "
+                          "results)",
+                          c->lost, c->lost_why);
         c->lost = 0;
     }
     cel__unlock(c);
@@ -316,4 +357,12 @@ cel_client_pending(cel_client_t *c)
     size_t n = c->pending.count;
     cel__unlock(c);
     return n;
+}
+
+void
+cel_client_reply_queue(cel_client_t *c, char *out, size_t size)
+{
+    cel__lock(c);
+    snprintf(out, size, "%s", c->reply_queue);
+    cel__unlock(c);
 }

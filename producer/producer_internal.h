@@ -22,6 +22,7 @@
 #define R_TRACKED 0x02 /* in the pending table, waiting for its reply */
 #define R_QUEUED  0x04 /* ready, its callback not yet run */
 #define R_LOST    0x08 /* its reply can no longer come: connection lost */
+#define R_DROPPED 0x10 /* lost too: its reply queue was deleted meanwhile */
 
 typedef struct {
     cel_callback_fn *ok, *fail;
@@ -79,12 +80,15 @@ struct cel_client {
     bool firing;         /* a thread is running callbacks */
     int dead;            /* the rx connection's error, 0 while it works */
     cel_error_t dead_err;
-    size_t lost; /* results lost with a connection, for join */
+    size_t lost;          /* results lost since the last join */
+    const char *lost_why; /* how the last of them was lost, for join */
+    int64_t read_at_ms;   /* when the reply connection was last read */
     cel_broker_t *rx;
     char reply_queue[CEL_ID_SIZE];
-    char *url;                    /* to reconnect */
-    char name[CEL_SHORTSTR_SIZE]; /* connection name */
-    char origin[160];             /* the origin header of its tasks */
+    char deleted_queue[CEL_ID_SIZE]; /* the reply queue last deleted */
+    char *url;                       /* to reconnect */
+    char name[CEL_SHORTSTR_SIZE];    /* connection name */
+    char origin[160];                /* the origin header of its tasks */
     int64_t result_expires_ms;
     cel_pending_t pending;
     cel_result_t *fire_head, *fire_tail;
@@ -102,6 +106,13 @@ struct cel_client {
  * lost, connects again (with backoff, a log line per attempt) and
  * declares a new reply queue. Returns 0 or the last attempt's error. */
 int cel__client_revive(cel_client_t *c, cel_error_t *err);
+
+/* cel__client_redeclare, with the lock held and nobody reading: the
+ * broker cancelled the reply consumer (its queue was deleted). Fails the
+ * results pending now, whose replies may have been dropped while the
+ * queue was missing, then declares the queue again under the same name
+ * and consumes it. Returns 0 or the error of the declare or consume. */
+int cel__client_redeclare(cel_client_t *c, cel_error_t *err);
 
 /* cel__client_reopen_tx, with send_lock held: replaces a publishing
  * connection that was lost. */

@@ -21,14 +21,16 @@ typedef struct {
 } reply_t;
 
 /* Reads up to BATCH replies, waiting up to timeout_ms for the first. A
- * reply that cannot be decoded is dropped: nobody could be told. */
+ * reply that cannot be decoded is dropped: nobody could be told. On an
+ * error, *cancelled says the broker cancelled the reply consumer. */
 static int
 read_batch(cel_broker_t *rx, int timeout_ms, reply_t *out, int *n,
-           cel_error_t *err)
+           bool *cancelled, cel_error_t *err)
 {
     cel_delivery_t d;
 
     *n = 0;
+    *cancelled = false;
     while (*n < BATCH) {
         /* After the first, take only what is read already: another look
          * at the socket is a system call the next pump makes anyway. */
@@ -41,6 +43,7 @@ read_batch(cel_broker_t *rx, int timeout_ms, reply_t *out, int *n,
             continue;
         }
         if (r != 0) {
+            *cancelled = d.cancelled;
             cel_delivery_clear(&d);
             return r == CEL_ETIMEDOUT && *n ? 0 : r;
         }
@@ -150,11 +153,30 @@ wait_cond(cel_client_t *c, int timeout_ms)
     (void)pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 }
 
+/* What a read's error means for the reply connection. A cancelled
+ * consumer (the reply queue was deleted) is consumed again at once, while
+ * nobody else can read; otherwise the connection is dead. */
+static void
+after_read_error(cel_client_t *c, int r, bool cancelled, cel_error_t *rerr)
+{
+    if (cancelled) {
+        r = cel__client_redeclare(c, rerr);
+    }
+    if (r != 0) {
+        /* The reply connection is gone: every wait now fails with this,
+         * instead of waiting for replies that cannot come. */
+        c->dead = r;
+        c->dead_err = *rerr;
+        cel__lose_pending(c);
+    }
+}
+
 int
 cel__pump(cel_client_t *c, int timeout_ms, cel_error_t *err)
 {
     static _Thread_local reply_t batch[BATCH];
     cel_error_t rerr;
+    bool cancelled;
     int n = 0;
 
     fire(c);
@@ -169,20 +191,18 @@ cel__pump(cel_client_t *c, int timeout_ms, cel_error_t *err)
         return 0;
     }
     c->reading = true;
+    c->read_at_ms = cel_clock_now_ms();
     cel__unlock(c);
-    int r = read_batch(c->rx, timeout_ms, batch, &n, &rerr);
+    int r = read_batch(c->rx, timeout_ms, batch, &n, &cancelled, &rerr);
     cel__lock(c);
-    c->reading = false;
     for (int i = 0; i < n; i++) {
-        settle(c, &batch[i]);
+        settle(c, &batch[i]); /* these came before any cancel */
     }
     if (r != 0 && r != CEL_ETIMEDOUT) {
-        /* The reply connection is gone: every wait now fails with this,
-         * instead of waiting for replies that cannot come. */
-        c->dead = r;
-        c->dead_err = rerr;
-        cel__lose_pending(c);
+        after_read_error(c, r, cancelled, &rerr);
+        r = c->dead;
     }
+    c->reading = false;
     pthread_cond_broadcast(&c->cond);
     fire(c);
     if (r == CEL_ETIMEDOUT) {

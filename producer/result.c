@@ -164,7 +164,8 @@ cel_result_failed(cel_result_t *r)
 }
 
 /* Ready, or never to be: its client was closed, it was sent with
- * ignore_result, or its reply was lost with the connection. */
+ * ignore_result, or its reply was lost with the connection or the reply
+ * queue. */
 static bool
 settled_or_gone(cel_client_t *c, void *arg)
 {
@@ -177,6 +178,12 @@ settled_or_gone(cel_client_t *c, void *arg)
 static int
 gone(const cel_result_t *r, cel_error_t *err)
 {
+    if (r->flags & R_DROPPED) {
+        return cel_error_set(err, CEL_ECONN,
+                             "the reply queue %s was deleted while task %s "
+                             "was pending; its result may be lost",
+                             r->client->deleted_queue, r->id);
+    }
     if (r->flags & R_LOST) {
         return cel_error_set(err, CEL_ECONN,
                              "the connection to the broker was lost while "

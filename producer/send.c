@@ -12,6 +12,7 @@
 
 #define READ_EVERY         64 /* sends between looks at the reply queue */
 #define CONFIRM_TIMEOUT_MS 15000
+#define IDLE_LOOK_MS       200 /* unread this long: look before sending */
 
 static int
 ensure_queue(cel_client_t *c, const char *queue, cel_error_t *err)
@@ -135,10 +136,17 @@ discard(cel_client_t *c, cel_result_t *r)
 }
 
 /* With the lock held: makes sure replies can come (reconnecting after a
- * lost reply connection) and copies where they come to. */
+ * lost reply connection) and copies where they come to. A client that
+ * has not read its reply connection for a while looks at it first: the
+ * broker may have cancelled the reply consumer meanwhile (the queue was
+ * deleted), and the queue must be back before a task names it. */
 static int
 reply_route(cel_client_t *c, char *reply_to, cel_error_t *err)
 {
+    if (!c->closed && !c->dead && !c->reading &&
+        cel_clock_now_ms() - c->read_at_ms > IDLE_LOOK_MS) {
+        (void)cel__pump(c, 0, NULL);
+    }
     while (!c->closed && c->dead) {
         if (c->reading) {
             pthread_cond_wait(&c->cond, &c->lock); /* someone reconnects */

@@ -79,7 +79,11 @@ typedef struct {
  * 0 with *out set (free with cel_client_close), or CEL_EURL, CEL_ECONN,
  * CEL_EBROKER with the reason in err. After a lost connection the client
  * reconnects at the next send (backoff, a log line per attempt, a new
- * reply queue); results pending at the loss fail with CEL_ECONN. */
+ * reply queue); results pending at the loss fail with CEL_ECONN. When the
+ * reply queue is deleted (the broker cancels its consumer), the client
+ * declares it again under the same name and consumes it at once; results
+ * pending at that moment fail with CEL_ECONN, since their replies may
+ * have been dropped while it was missing. */
 CEL_NODISCARD int cel_client_open(const cel_client_opts_t *opts,
                                   cel_client_t **out, cel_error_t *err);
 
@@ -108,6 +112,12 @@ CEL_NODISCARD int cel_client_poll(cel_client_t *c, int64_t timeout_ms,
 
 /* cel_client_pending counts the results sent for and not yet arrived. */
 size_t cel_client_pending(cel_client_t *c);
+
+/* cel_client_reply_queue copies the name of c's reply queue, where its
+ * results come, into out (size bytes, cut to size - 1; CEL_ID_SIZE is
+ * enough). The name changes when a lost connection is replaced, so it is
+ * copied, not lent. */
+void cel_client_reply_queue(cel_client_t *c, char *out, size_t size);
 
 /* Called with a result that has just become ready, borrowed for the call
  * (the program's own reference, if it kept one, stays valid). The
@@ -231,8 +241,9 @@ bool cel_result_failed(cel_result_t *r);
 
 /* cel_result_wait blocks until r is ready or timeout_ms passes (-1: no
  * limit). Returns 0, CEL_ETIMEDOUT, CEL_ECONN when the connection to the
- * broker was lost while r was pending (its reply cannot come: the rpc
- * backend keeps no results), or CEL_ECLOSED when the client was closed or
+ * broker was lost, or the reply queue deleted, while r was pending (its
+ * reply cannot come, or may have been dropped: the rpc backend keeps no
+ * results), or CEL_ECLOSED when the client was closed or
  * r was sent with ignore_result. A failed task is ready: wait returns 0
  * for it. */
 CEL_NODISCARD int cel_result_wait(cel_result_t *r, int64_t timeout_ms,
