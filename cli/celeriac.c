@@ -6,6 +6,7 @@
  * Sends one task and waits for it. Exit codes: 0 SUCCESS (the result as
  * JSON on stdout), 1 FAILURE ("ExcType: message" on stderr) or a broker
  * error, 2 misuse (with the usage), 3 timeout. */
+#include <cel/clock.h>
 #include <cel/producer.h>
 
 #include <getopt.h>
@@ -181,6 +182,10 @@ run_call(call_t *call)
 
     co.broker_url = call->broker;
     co.queue = call->queue;
+    /* The timeout covers the whole call, connecting included: a server
+     * that accepts and never answers must not outlast it. */
+    int64_t started_at_ms = cel_clock_now_ms();
+    co.connect_timeout_ms = call->timeout_ms;
     if (cel_client_open(&co, &c, &err) != 0) {
         fprintf(stderr, "celeriac: %s\n", err.text);
         return EXIT_FAILED;
@@ -192,7 +197,12 @@ run_call(call_t *call)
         fprintf(stderr, "celeriac: %s\n", cel_client_error(c));
         code = EXIT_FAILED;
     } else {
-        int rc = cel_result_get(r, call->timeout_ms, &value, &err);
+        int64_t left = call->timeout_ms;
+        if (left > 0) {
+            left -= cel_clock_now_ms() - started_at_ms;
+            left = left < 0 ? 0 : left;
+        }
+        int rc = cel_result_get(r, left, &value, &err);
         code = report(r, rc, value, &err);
     }
     cel_result_free(r);

@@ -7,6 +7,7 @@
 #include <cel/clock.h>
 #include <cel/log.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,11 +118,12 @@ broker_url(const cel_client_opts_t *o)
     return url && url[0] ? url : "amqp://guest:guest@localhost:5672//";
 }
 
-/* Opens a connection named name (suffix appended), trying again with
- * backoff when tries > 1, with a log line per failed attempt. */
+/* Opens a connection named name (suffix appended), each attempt within
+ * timeout_ms (0: the broker-client's default), trying again with backoff
+ * when tries > 1, with a log line per failed attempt. */
 static int
 connect_named(cel_client_t *c, const char *suffix, int tries,
-              cel_broker_t **out, cel_error_t *err)
+              int64_t timeout_ms, cel_broker_t **out, cel_error_t *err)
 {
     cel_broker_opts_t bo = CEL_BROKER_OPTS_INIT;
     char name[CEL_SHORTSTR_SIZE + 16];
@@ -130,6 +132,10 @@ connect_named(cel_client_t *c, const char *suffix, int tries,
 
     snprintf(name, sizeof(name), "%s%s", c->name, suffix);
     bo.name = name;
+    if (timeout_ms > 0) {
+        bo.connect_timeout_ms =
+            timeout_ms < INT_MAX ? (int)timeout_ms : INT_MAX;
+    }
     for (int i = 1; i <= tries; i++) {
         r = cel_broker_open(c->url, &bo, out, err);
         if (r == 0 || i == tries) {
@@ -142,6 +148,29 @@ connect_named(cel_client_t *c, const char *suffix, int tries,
                 i + 1, tries);
         (void)cel_clock_sleep_ms(backoff, NULL);
         backoff *= 2;
+    }
+    return r;
+}
+
+/* Opens both connections and the reply queue; with a connect timeout,
+ * both opens together keep to it. */
+static int
+open_connections(cel_client_t *c, cel_error_t *err)
+{
+    int64_t limit = c->connect_timeout_ms;
+    int64_t deadline = cel_clock_now_ms() + limit;
+
+    int r = connect_named(c, "", 1, limit, &c->tx, err);
+    if (r == 0 && limit > 0) {
+        int64_t left = deadline - cel_clock_now_ms();
+        limit = left < 1 ? 1 : left; /* what the first one left */
+    }
+    if (r == 0) {
+        r = connect_named(c, " results", 1, limit, &c->rx, err);
+    }
+    if (r == 0) {
+        cel_id_new(c->reply_queue);
+        r = declare_reply_queue(c, c->result_expires_ms, err);
     }
     return r;
 }
@@ -166,14 +195,8 @@ cel_client_open(const cel_client_opts_t *opts, cel_client_t **out,
              o->name ? o->name : "celeriac producer");
     cel_task_origin(c->origin, sizeof(c->origin));
     c->result_expires_ms = o->result_expires_ms;
-    int r = connect_named(c, "", 1, &c->tx, err);
-    if (r == 0) {
-        r = connect_named(c, " results", 1, &c->rx, err);
-    }
-    if (r == 0) {
-        cel_id_new(c->reply_queue);
-        r = declare_reply_queue(c, c->result_expires_ms, err);
-    }
+    c->connect_timeout_ms = o->connect_timeout_ms;
+    int r = open_connections(c, err);
     if (r != 0) {
         cel_client_close(c);
         return r;
@@ -246,7 +269,8 @@ cel__client_revive(cel_client_t *c, cel_error_t *err)
     c->rx = NULL;
     cel__unlock(c);
     cel_broker_close(old);
-    int r = connect_named(c, " results", RECONNECT_TRIES, &rx, &e);
+    int r = connect_named(c, " results", RECONNECT_TRIES, c->connect_timeout_ms,
+                          &rx, &e);
     cel__lock(c);
     c->rx = rx;
     if (r == 0) {
@@ -279,7 +303,8 @@ cel__client_reopen_tx(cel_client_t *c, cel_error_t *err)
         free(c->declared[i]); /* a new connection declares them again */
     }
     c->ndeclared = 0;
-    return connect_named(c, "", RECONNECT_TRIES, &c->tx, err);
+    return connect_named(c, "", RECONNECT_TRIES, c->connect_timeout_ms, &c->tx,
+                         err);
 }
 
 /* Results the program has let go of, kept only for their callbacks, go

@@ -90,6 +90,7 @@ struct cel_client {
     char name[CEL_SHORTSTR_SIZE];    /* connection name */
     char origin[160];                /* the origin header of its tasks */
     int64_t result_expires_ms;
+    int64_t connect_timeout_ms; /* each open; 0: broker-client's default */
     cel_pending_t pending;
     cel_result_t *fire_head, *fire_tail;
 

@@ -44,6 +44,52 @@ expect 1 - 'cannot connect' call add '[1, 2]' -b 'amqp://guest:s3cret@127.0.0.1:
 out="$("$build/bin/celeriac" call add '[1, 2]' -b 'amqp://guest:s3cret@127.0.0.1:1//' 2>&1)"
 if [[ "$out" == *s3cret* ]]; then echo "FAIL password printed: $out"; failed=$((failed + 1)); fi
 
+# A server that accepts TCP and then says nothing, or answers in another
+# protocol: celeriac says what happened, within its --timeout, and never
+# blames the credentials. The listener quits by itself after 60 s.
+listener_py='
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+s.settimeout(0.5)
+print(s.getsockname()[1], flush=True)
+held, end = [], time.time() + 60
+while time.time() < end:
+    try:
+        c, _ = s.accept()
+    except OSError:
+        continue
+    if sys.argv[1] == "http":
+        c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    held.append(c)
+'
+expect_not_amqp() { # expect_not_amqp MODE STDERR_SUBSTRING
+    local portfile=/tmp/cli.port.$$ lpid port err code start elapsed
+    python3 -c "$listener_py" "$1" >"$portfile" &
+    lpid=$!
+    for _ in $(seq 100); do [[ -s "$portfile" ]] && break; sleep 0.1; done
+    port="$(cat "$portfile")"
+    rm -f "$portfile"
+    start=$(date +%s%N)
+    err="$("$build/bin/celeriac" call --timeout 3 add '[1,2]' \
+        -b "amqp://guest:s3cret@127.0.0.1:$port//" 2>&1 >/dev/null)"
+    code=$?
+    elapsed=$((($(date +%s%N) - start) / 1000000))
+    kill "$lpid" 2>/dev/null
+    wait "$lpid" 2>/dev/null
+    echo "     ($1 listener: exit $code in $elapsed ms: $err)"
+    if [[ "$code" == 0 || "$elapsed" -ge 10000 || "$err" == *"wrong user"* ||
+          "$err" == *s3cret* || "$err" != *"$2"* ]]; then
+        echo "FAIL celeriac against a $1 listener"
+        failed=$((failed + 1))
+    else
+        echo "ok   celeriac against a $1 listener"
+    fi
+}
+expect_not_amqp silent 'did not answer the AMQP handshake within 3.0 s'
+expect_not_amqp http 'is not an AMQP 0-9-1 broker'
+
 # workerd's own command line.
 "$build/bin/workerd" --help | grep -q -- "--concurrency" && echo "ok   workerd --help" ||
     { echo "FAIL workerd --help"; failed=$((failed + 1)); }

@@ -63,16 +63,19 @@ typedef struct cel_result cel_result_t;
 typedef struct cel_group cel_group_t;
 
 typedef struct {
-    const char *broker_url;    /* NULL: $CELERIAC_BROKER_URL, else localhost */
-    const char *queue;         /* default task queue; NULL: "celery" */
-    int64_t result_expires_ms; /* reply queue x-expires; 0: one day */
-    const char *name;          /* connection name shown by the broker; NULL:
-                                  "celeriac producer" (results: name + " results") */
+    const char *broker_url;     /* NULL: $CELERIAC_BROKER_URL, else localhost */
+    const char *queue;          /* default task queue; NULL: "celery" */
+    int64_t result_expires_ms;  /* reply queue x-expires; 0: one day */
+    const char *name;           /* connection name shown by the broker; NULL:
+                                   "celeriac producer" (results: name + " results") */
+    int64_t connect_timeout_ms; /* cel_client_open's two connections in all
+                                   (TCP, AMQP handshake, login), and each
+                                   reconnect attempt; 0: 5 s each */
 } cel_client_opts_t;
 
 #define CEL_CLIENT_OPTS_INIT                                                   \
     {                                                                          \
-        NULL, NULL, 0, NULL                                                    \
+        NULL, NULL, 0, NULL, 0                                                 \
     }
 
 /* cel_client_open connects and declares the client's reply queue. Returns
