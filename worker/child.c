@@ -3,13 +3,18 @@
  * running always finishes first. On a broker error it drops the connection
  * (unacked messages go back to the queue) and reconnects with backoff.
  *
- * Tasks with an eta still ahead are held here, unacked, and run when due
- * while other tasks go on; the prefetch window grows by one per held task
- * (as Celery's does) so held tasks never starve the child. After
+ * Tasks with an eta still ahead are held (held.c), unacked, and run when
+ * due while other tasks go on. A held task still counts against the
+ * consumer's prefetch window (RabbitMQ's basic.qos is per consumer and
+ * cannot grow a running consumer's window), so after every few held tasks
+ * the child starts its consumers again: a new consumer's window counts
+ * only its own deliveries. The window thus grows with each held task, as
+ * Celery's does, and held tasks never starve the child. After
  * --max-tasks-per-child tasks, or past --max-memory-per-child, the child
  * retires: it closes its connection (its prefetched tasks go back to the
  * queue) and exits for the master to replace it. */
 #include "child.h"
+#include "held.h"
 #include "task_ctx.h"
 
 #include <cel/clock.h>
@@ -26,14 +31,8 @@
 #define POLL_MS        250
 #define ACK_LINGER_MS  2 /* how long done tasks may wait for a batch ack */
 #define BACKOFF_MAX_MS 10000
-#define MAX_HELD       4096 /* eta tasks held per child */
 
 enum { SERVE_STOP = 0, SERVE_BROKEN = -1, SERVE_RETIRE = 1 };
-
-typedef struct {
-    int64_t due_us;
-    cel_delivery_t d;
-} held_t;
 
 volatile sig_atomic_t cel__child_stop = 0;
 
@@ -88,8 +87,8 @@ setup_consumers(cel_child_t *c, cel_error_t *err)
     for (int i = 0; r == 0 && i < cfg->nqueues; i++) {
         r = cel_broker_declare_task_queue(c->broker, cfg->queues[i], err);
         if (r == 0) {
-            r = cel_broker_consume(c->broker, cfg->queues[i], false, NULL, 0,
-                                   err);
+            r = cel_broker_consume(c->broker, cfg->queues[i], false, c->tags[i],
+                                   sizeof(c->tags[i]), err);
         }
     }
     return r;
@@ -167,71 +166,30 @@ should_retire(const cel_child_t *c)
     return over_memory(c);
 }
 
-/* The prefetch window: the configured one plus one per held eta task. */
+/* Starts each consumer again once held tasks took half its window: the
+ * new consumer's window is whole (held.c's deliveries stay unacked on the
+ * channel, counted against no consumer). */
 static int
-set_window(cel_child_t *c, int nheld)
+refresh_window(cel_child_t *c, cel_held_t *h)
 {
     cel_error_t err = CEL_ERROR_INIT;
-    int r = cel_broker_qos(c->broker, c->cfg->prefetch_multiplier + nheld,
-                           false, &err);
+    int r = 0;
+
+    if (h->since_consume < (c->cfg->prefetch_multiplier + 1) / 2) {
+        return 0;
+    }
+    h->since_consume = 0;
+    for (int i = 0; r == 0 && i < c->cfg->nqueues; i++) {
+        r = cel_broker_cancel(c->broker, c->tags[i], &err);
+        if (r == 0) {
+            r = cel_broker_consume(c->broker, c->cfg->queues[i], false,
+                                   c->tags[i], sizeof(c->tags[i]), &err);
+        }
+    }
     if (r != 0) {
-        CEL_LOG(CEL_LOG_ERROR, "basic.qos: %s", err.text);
+        CEL_LOG(CEL_LOG_ERROR, "cannot restart consumers: %s", err.text);
     }
     return r;
-}
-
-/* Runs the held tasks that are due; returns the broker result and the
- * time of the next one in *next_us (0 when none is held). */
-static int
-run_due(cel_child_t *c, held_t *held, int *nheld, int64_t *next_us)
-{
-    int64_t now = cel_clock_wall_us();
-    int r = 0, before = *nheld;
-
-    *next_us = 0;
-    for (int i = 0; i < *nheld && r == 0;) {
-        int64_t again = 0;
-        if (held[i].due_us > now) {
-            *next_us = !*next_us || held[i].due_us < *next_us ? held[i].due_us
-                                                              : *next_us;
-            i++;
-            continue;
-        }
-        r = cel__execute(c, &held[i].d, &again);
-        if (r == CEL__HOLD) { /* the clock went back: keep it */
-            held[i++].due_us = again;
-            r = 0;
-            continue;
-        }
-        cel_delivery_clear(&held[i].d);
-        held[i] = held[--*nheld];
-    }
-    c->holding = *nheld > 0;
-    if (r == 0 && *nheld != before) {
-        r = set_window(c, *nheld);
-    }
-    return r;
-}
-
-static int
-hold(cel_child_t *c, held_t *held, int *nheld, cel_delivery_t *d,
-     int64_t due_us)
-{
-    if (*nheld == MAX_HELD) {
-        /* Too many waiting here: let the broker keep it a while longer. */
-        cel_error_t err = CEL_ERROR_INIT;
-        int r = cel_broker_reject(c->broker, d->delivery_tag, true, &err);
-        cel_delivery_clear(d);
-        return r;
-    }
-    /* Acks still batched cover only tags below this one: send them, then
-     * ack one by one while anything is held. */
-    int r = cel__flush_acks(c);
-    held[*nheld].due_us = due_us;
-    held[*nheld].d = *d; /* takes over d's buffers */
-    ++*nheld;
-    c->holding = true;
-    return r != 0 ? r : set_window(c, *nheld);
 }
 
 static int
@@ -246,7 +204,7 @@ poll_timeout(int64_t next_us)
 
 /* Serves deliveries until shutdown, a broker error or retirement. */
 static int
-serve(cel_child_t *c, held_t *held, int *nheld)
+serve(cel_child_t *c, cel_held_t *held)
 {
     cel_error_t err = CEL_ERROR_INIT;
     cel_delivery_t d;
@@ -254,7 +212,7 @@ serve(cel_child_t *c, held_t *held, int *nheld)
 
     while (!cel__child_stop) {
         if (cel__report_lost(c) != 0 ||
-            run_due(c, held, nheld, &next_us) != 0) {
+            cel__held_run_due(c, held, &next_us) != 0) {
             return SERVE_BROKEN;
         }
         if (should_retire(c)) {
@@ -292,7 +250,8 @@ serve(cel_child_t *c, held_t *held, int *nheld)
         }
         r = cel__execute(c, &d, &due);
         if (r == CEL__HOLD) {
-            r = hold(c, held, nheld, &d, due);
+            r = cel__held_add(c, held, &d, due);
+            r = r != 0 ? r : refresh_window(c, held);
         } else {
             cel_delivery_clear(&d);
         }
@@ -303,41 +262,32 @@ serve(cel_child_t *c, held_t *held, int *nheld)
     return SERVE_STOP;
 }
 
-static void
-drop_held(held_t *held, int *nheld)
-{
-    /* Unacked: they go back to the queue with the connection. */
-    for (int i = 0; i < *nheld; i++) {
-        cel_delivery_clear(&held[i].d);
-    }
-    *nheld = 0;
-}
-
 int
 cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
                 cel_board_t *board, int slot, pid_t master)
 {
     cel_child_t c = {.cfg = cfg, .reg = reg, .board = board, .slot = slot};
     char role[32];
-    int r = SERVE_STOP, nheld = 0;
+    cel_held_t held;
+    int r = SERVE_STOP;
 
     snprintf(role, sizeof(role), "child-%d", slot + 1);
     cel_log_set_role(role);
     child_signals(master);
     cel__guard_init(&c);
-    held_t *held = calloc(MAX_HELD, sizeof(*held));
-    while (held != NULL && !cel__child_stop) {
+    int ok = cel__held_init(&held) == 0;
+    while (ok && !cel__child_stop) {
         if (connect_broker(&c) != 0) {
             break;
         }
-        r = serve(&c, held, &nheld);
+        r = serve(&c, &held);
         if (r != SERVE_BROKEN) {
             (void)cel__flush_acks(&c); /* or they would run again */
         }
         c.acks_due = 0;
         c.holding = false;
         board->slots[slot].consuming = 0;
-        drop_held(held, &nheld);
+        cel__held_drop(&held);
         /* Closing returns prefetched, unstarted messages to the queue. */
         cel_broker_close(c.broker);
         c.broker = NULL;
@@ -346,10 +296,10 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
         }
         cel_clock_sleep_ms(500, &cel__child_stop);
     }
-    free(held);
+    cel__held_free(&held);
     CEL_LOG(CEL_LOG_INFO, "%s after %llu tasks",
             r == SERVE_RETIRE ? "retired" : "warm shutdown done",
             (unsigned long long)c.tasks_done);
     board->slots[slot].retiring = r == SERVE_RETIRE;
-    return held == NULL ? 1 : 0;
+    return ok ? 0 : 1;
 }

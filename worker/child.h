@@ -26,6 +26,7 @@ typedef struct {
     uint64_t ack_upto; /* tasks done up to this tag, their ack not sent */
     int acks_due;      /* how many */
     bool holding;      /* eta tasks are held: ack one by one */
+    char tags[CEL_MAX_QUEUES][CEL_SHORTSTR_SIZE]; /* consumer tags */
     pid_t pid;         /* this child's; a task's fork has another */
     int sock_fd;       /* the broker connection's descriptor, */
     uint64_t sock_ino; /* and its inode, to see a task replace it */

@@ -281,6 +281,21 @@ test_held_eta(void)
         cel_result_free(held[i]);
     }
     stop(&w);
+
+    /* Past what a child holds in full, the rest are held by tag and
+     * delivered again when due: every one still runs. */
+    enum { N = 4300 };
+    static cel_result_t *many[N];
+    start(&w, "test-bad-etamany", 1, NULL);
+    o.countdown = 10; /* all are held before the first is due */
+    for (int i = 0; i < N; i++) {
+        many[i] = add_apply_async(w.client, &o, i, 1);
+    }
+    for (int i = 0; i < N; i++) {
+        test_expect_int(many[i], i + 1, 60000);
+    }
+    CHECK(test_file_count(w.log, "by delivery tag only") >= 1);
+    stop(&w);
 }
 
 /* A failure message that is not UTF-8 reaches the log cleaned. */

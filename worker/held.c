@@ -1,0 +1,161 @@
+/* held.c: eta tasks waiting in a child, unacked, until they are due, while
+ * the child goes on taking other tasks (the child restarts its consumers
+ * now and then so that held tasks never fill its prefetch window).
+ *
+ * What is held in memory is bounded (held.h): past CEL_HELD_MAX_FULL tasks
+ * or CEL_HELD_MAX_BYTES of bodies, a task is kept as its delivery tag and
+ * due time only, and handed back to the broker when due, to be delivered
+ * again and run then. */
+#include "held.h"
+
+#include <cel/clock.h>
+#include <cel/log.h>
+
+#include <stdlib.h>
+
+int
+cel__held_init(cel_held_t *h)
+{
+    *h = (cel_held_t){0};
+    h->full = calloc(CEL_HELD_MAX_FULL, sizeof(*h->full));
+    return h->full != NULL ? 0 : CEL_ENOMEM;
+}
+
+void
+cel__held_drop(cel_held_t *h)
+{
+    for (int i = 0; i < h->nfull; i++) {
+        cel_delivery_clear(&h->full[i].d);
+    }
+    h->nfull = 0;
+    h->full_bytes = 0;
+    h->nlight = 0;
+    h->since_consume = 0;
+}
+
+void
+cel__held_free(cel_held_t *h)
+{
+    cel__held_drop(h);
+    free(h->full);
+    free(h->light);
+    *h = (cel_held_t){0};
+}
+
+static bool
+holding(const cel_held_t *h)
+{
+    return h->nfull > 0 || h->nlight > 0;
+}
+
+/* Keeps only d's tag and due time; false when that list is full too. */
+static bool
+add_light(cel_held_t *h, const cel_delivery_t *d, int64_t due_us)
+{
+    if (h->nlight == h->light_cap) {
+        size_t cap = h->light_cap ? h->light_cap * 2 : 1024;
+        void *p = cap <= CEL_HELD_MAX_LIGHT
+                      ? realloc(h->light, cap * sizeof(*h->light))
+                      : NULL;
+        if (p == NULL) {
+            return false;
+        }
+        h->light = p;
+        h->light_cap = cap;
+    }
+    if (h->nlight == 0) {
+        CEL_LOG(CEL_LOG_WARN,
+                "over %d eta tasks (or %zu MiB) held: holding more by "
+                "delivery tag only, to be delivered again when due",
+                CEL_HELD_MAX_FULL, CEL_HELD_MAX_BYTES >> 20);
+    }
+    h->light[h->nlight++] = (cel_held_light_t){due_us, d->delivery_tag};
+    return true;
+}
+
+int
+cel__held_add(cel_child_t *c, cel_held_t *h, cel_delivery_t *d, int64_t due_us)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+
+    /* Acks still batched cover only tags below this one: send them, then
+     * ack one by one while anything is held. */
+    int r = cel__flush_acks(c);
+    c->holding = true;
+    h->since_consume++;
+    if (h->nfull < CEL_HELD_MAX_FULL &&
+        h->full_bytes + d->env.body_len <= CEL_HELD_MAX_BYTES) {
+        h->full_bytes += d->env.body_len;
+        h->full[h->nfull++] = (cel_held_full_t){due_us, *d}; /* takes d */
+        return r;
+    }
+    if (!add_light(h, d, due_us) && r == 0) {
+        r = cel_broker_reject(c->broker, d->delivery_tag, true, &err);
+    }
+    cel_delivery_clear(d);
+    return r;
+}
+
+static void
+note_next(int64_t due_us, int64_t *next_us)
+{
+    if (*next_us == 0 || due_us < *next_us) {
+        *next_us = due_us;
+    }
+}
+
+/* Hands back the light entries that are due, for the broker to deliver
+ * again. */
+static int
+return_due(cel_child_t *c, cel_held_t *h, int64_t now, int64_t *next_us)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    int r = 0;
+
+    for (size_t i = 0; i < h->nlight && r == 0;) {
+        if (h->light[i].due_us > now) {
+            note_next(h->light[i++].due_us, next_us);
+            continue;
+        }
+        r = cel_broker_reject(c->broker, h->light[i].delivery_tag, true, &err);
+        h->light[i] = h->light[--h->nlight];
+    }
+    if (r != 0) {
+        CEL_LOG(CEL_LOG_ERROR, "cannot hand back a held task: %s", err.text);
+    }
+    return r;
+}
+
+int
+cel__held_run_due(cel_child_t *c, cel_held_t *h, int64_t *next_us)
+{
+    int64_t now = cel_clock_wall_us();
+    int r = 0;
+
+    *next_us = 0;
+    for (int i = 0; i < h->nfull && r == 0;) {
+        int64_t again = 0;
+        cel_held_full_t *e = &h->full[i];
+        if (e->due_us > now) {
+            note_next(e->due_us, next_us);
+            i++;
+            continue;
+        }
+        r = cel__execute(c, &e->d, &again);
+        if (r == CEL__HOLD) { /* the clock went back: keep it */
+            e->due_us = again;
+            note_next(again, next_us);
+            r = 0;
+            i++;
+            continue;
+        }
+        h->full_bytes -= e->d.env.body_len;
+        cel_delivery_clear(&e->d);
+        *e = h->full[--h->nfull];
+    }
+    if (r == 0 && h->nlight > 0) {
+        r = return_due(c, h, now, next_us);
+    }
+    c->holding = holding(h);
+    return r;
+}

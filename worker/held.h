@@ -1,0 +1,58 @@
+/* held.h: the eta tasks a child holds, unacked, until they are due. */
+#ifndef CEL_WORKER_HELD_H
+#define CEL_WORKER_HELD_H
+
+#include "child.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Held in full (message and all): at most this many, or this many body
+ * bytes. Past either, a task is held by its delivery tag and due time
+ * alone (16 bytes) and, when due, handed back to the broker
+ * (basic.reject, requeue) to be delivered again and run; past
+ * CEL_HELD_MAX_LIGHT of those, the broker keeps it (requeued at once). */
+#define CEL_HELD_MAX_FULL  4096
+#define CEL_HELD_MAX_BYTES ((size_t)64 << 20)
+#define CEL_HELD_MAX_LIGHT ((size_t)1 << 20)
+
+typedef struct {
+    int64_t due_us; /* wall clock */
+    cel_delivery_t d;
+} cel_held_full_t;
+
+typedef struct {
+    int64_t due_us;
+    uint64_t delivery_tag;
+} cel_held_light_t;
+
+typedef struct {
+    cel_held_full_t *full; /* owned, CEL_HELD_MAX_FULL entries */
+    int nfull;
+    size_t full_bytes;
+    cel_held_light_t *light; /* owned, grows to CEL_HELD_MAX_LIGHT */
+    size_t nlight, light_cap;
+    int since_consume; /* held since the consumers were last started */
+} cel_held_t;
+
+/* cel__held_init allocates the table; 0 or CEL_ENOMEM. */
+int cel__held_init(cel_held_t *h);
+
+/* cel__held_free releases the table. */
+void cel__held_free(cel_held_t *h);
+
+/* cel__held_drop forgets every held task: unacked, they go back to the
+ * queue with the connection. */
+void cel__held_drop(cel_held_t *h);
+
+/* cel__held_add holds d until due_us, taking over d's buffers. Returns 0
+ * or a broker error. */
+int cel__held_add(cel_child_t *c, cel_held_t *h, cel_delivery_t *d,
+                  int64_t due_us);
+
+/* cel__held_run_due runs (or hands back) the held tasks that are due, and
+ * sets *next_us to the next due time (0 when none is held). Returns 0 or a
+ * broker error. */
+int cel__held_run_due(cel_child_t *c, cel_held_t *h, int64_t *next_us);
+
+#endif
