@@ -1,7 +1,12 @@
 /* log.c: one formatted line per write(2) on stderr: UTC time with
  * milliseconds, pid, role, level letter, message. Lines longer than the
- * buffer are cut, never split across writes. */
+ * buffer are cut, never split across writes. A message carries text from
+ * outside (task names, ids, a task's exception), so bytes that are not
+ * UTF-8 and control characters (which could forge a line or drive the
+ * terminal) are written as \xNN escapes. */
 #include <cel/log.h>
+
+#include "json_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -83,6 +88,48 @@ emit(char *buf, size_t len, size_t size)
     }
 }
 
+/* Does text[0..n) need escaping? */
+static bool
+unclean(const char *text, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch < 0x20 || ch == 0x7f ||
+            (ch >= 0x80 &&
+             cel__utf8_sequence((const unsigned char *)text + i, n - i) == 0)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Rewrites buf[from..*len) with control characters and bytes that are not
+ * UTF-8 as \xNN; the line may then be cut at size. */
+static void
+clean(char *buf, size_t from, size_t *len, size_t size)
+{
+    char copy[2048];
+    size_t n = *len - from, o = from;
+
+    if (!unclean(buf + from, n) || n > sizeof(copy)) {
+        return;
+    }
+    memcpy(copy, buf + from, n);
+    for (size_t i = 0; i < n && o + 4 < size;) {
+        const unsigned char *p = (const unsigned char *)copy + i;
+        size_t seq = *p >= 0x80 ? cel__utf8_sequence(p, n - i) : 1;
+        if (seq == 0 || *p < 0x20 || *p == 0x7f) {
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", *p);
+            i++;
+            continue;
+        }
+        memcpy(buf + o, p, seq);
+        o += seq;
+        i += seq;
+    }
+    *len = o;
+}
+
 static void log_vwrite(int level, const char *where, const char *fmt,
                        va_list ap, const char *suffix) CEL_PRINTF(3, 0);
 
@@ -94,17 +141,21 @@ log_vwrite(int level, const char *where, const char *fmt, va_list ap,
     int saved = errno;
     size_t len = format_prefix(buf, sizeof(buf), level);
 
+    size_t start = len;
     int n = vsnprintf(buf + len, sizeof(buf) - len, fmt, ap);
     if (n > 0) {
-        len += (size_t)n;
+        len +=
+            (size_t)n < sizeof(buf) - len ? (size_t)n : sizeof(buf) - len - 1;
     }
     if (len < sizeof(buf) && (suffix != NULL || where != NULL)) {
         n = snprintf(buf + len, sizeof(buf) - len, "%s%s%s", suffix ? ": " : "",
                      suffix ? suffix : "", where ? where : "");
         if (n > 0) {
-            len += (size_t)n;
+            len += (size_t)n < sizeof(buf) - len ? (size_t)n
+                                                 : sizeof(buf) - len - 1;
         }
     }
+    clean(buf, start, &len, sizeof(buf));
     emit(buf, len, sizeof(buf));
     errno = saved;
 }
