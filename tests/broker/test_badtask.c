@@ -262,6 +262,28 @@ test_durations(void)
     stop(&w);
 }
 
+/* A message with a header name as long as AMQP allows is retried like any
+ * other: what was accepted can be sent again. */
+static void
+test_retry_headers(void)
+{
+    worker_t w;
+    cel_opts_t o = CEL_OPTS_INIT;
+    char name[256];
+
+    start(&w, "test-bad-retry", 1, NULL);
+    memset(name, 'h', 255);
+    name[255] = '\0';
+    json_t *headers = json_pack("{s:s, s:s}", name, "long", "x-short", "s");
+    name[200] = '\0';
+    json_object_set_new(headers, name, json_string("200"));
+    o.headers = headers;
+    test_expect_int(flaky_apply_async(w.client, &o, 2, 5), 2, WAIT_MS);
+    json_decref(headers);
+    expect_serving(&w, 1);
+    stop(&w);
+}
+
 /* Held eta tasks never stop a child taking new work. */
 static void
 test_held_eta(void)
@@ -360,10 +382,11 @@ main(int argc, char **argv)
         const char *name;
         void (*fn)(void);
     } tests[] = {
-        {"poison_id", test_poison_id},   {"exit", test_exit},
-        {"process", test_process_abuse}, {"big_result", test_big_result},
-        {"durations", test_durations},   {"held_eta", test_held_eta},
-        {"log_text", test_log_text},     {"operator", test_operator},
+        {"poison_id", test_poison_id},         {"exit", test_exit},
+        {"process", test_process_abuse},       {"big_result", test_big_result},
+        {"durations", test_durations},         {"held_eta", test_held_eta},
+        {"log_text", test_log_text},           {"operator", test_operator},
+        {"retry_headers", test_retry_headers},
     };
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
         if (argc > 1 && strcmp(argv[1], tests[i].name) != 0) {

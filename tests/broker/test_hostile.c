@@ -103,6 +103,27 @@ expect_add_works(void)
 
 static int refused; /* messages the worker must dead-letter */
 
+/* Headers that name a task but give no usable id: the correlation id
+ * names the caller's task, so the FAILURE goes there. */
+static void
+hostile_id(const char *what, const char *id_json)
+{
+    char id[CEL_ID_SIZE];
+    const char body[] = "[[1, 2], {}, {}]";
+
+    cel_id_new(id);
+    json_t *h = json_pack("{s:s, s:i}", "task", "add", "retries", 0);
+    if (id_json != NULL) {
+        json_object_set_new(h, "id",
+                            json_loads(id_json, JSON_DECODE_ANY, NULL));
+    }
+    publish_raw(id, h, body, strlen(body), "application/json");
+    json_decref(h);
+    expect_failure(what, id, "InvalidTaskError");
+    refused++;
+    expect_add_works();
+}
+
 /* A header string that is not UTF-8 cannot be made from JSON, so this one
  * goes out through rabbitmq-c directly. */
 static void
@@ -244,6 +265,9 @@ main(void)
     hostile_headers("eta not a date", "{\"task\": \"add\", \"eta\": \"soon\"}",
                     "InvalidTaskError");
     hostile_headers("task not a string", "{\"task\": 7}", "InvalidTaskError");
+    hostile_id("id missing", NULL);
+    hostile_id("id null", "null");
+    hostile_id("id an integer", "7");
 
     /* A header that is not UTF-8: refused, and no reconnect loop. */
     char bad_id[CEL_ID_SIZE];
@@ -265,6 +289,21 @@ main(void)
     json_decref(empty);
     CHECK_EQ_INT(reply_for(id, type, sizeof(type), &result), CEL_STATE_SUCCESS);
     CHECK_EQ_INT(json_integer_value(result), 3);
+    json_decref(result);
+
+    /* A protocol 1 task that asks for a retry is retried: RETRY, then its
+     * value from the second run. */
+    cel_id_new(id);
+    snprintf(body, sizeof(body),
+             "{\"task\": \"flaky\", \"id\": \"%s\", \"args\": [1, 3], "
+             "\"kwargs\": {}, \"retries\": 0, \"eta\": null}",
+             id);
+    empty = json_object();
+    publish_raw(id, empty, body, strlen(body), "application/json");
+    json_decref(empty);
+    CHECK_EQ_INT(reply_for(id, type, sizeof(type), NULL), CEL_STATE_RETRY);
+    CHECK_EQ_INT(reply_for(id, type, sizeof(type), &result), CEL_STATE_SUCCESS);
+    CHECK_EQ_INT(json_integer_value(result), 1);
     json_decref(result);
 
     int status = test_workerd_stop(w, SIGTERM, 15000);
