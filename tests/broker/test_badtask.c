@@ -158,6 +158,24 @@ test_exit(void)
     stop(&w);
 }
 
+/* A child whose socket closed but that has not died yet: the broker
+ * hands its task to the other child at once (as when a fresh worker's
+ * first task ends its child and the redelivery beats the death). The task
+ * is still reported lost and runs once. */
+static void
+test_slow_death(void)
+{
+    worker_t w;
+
+    start(&w, "test-bad-race", 2, NULL);
+    expect_serving(&w, 2);
+    expect_failure(call(&w, "vanish", "[500]", NULL), "WorkerLostError",
+                   "exitcode 2");
+    expect_serving(&w, 2);
+    CHECK_EQ_INT(runs(&w, "vanish"), 1);
+    stop(&w);
+}
+
 /* Processes (not zombies) whose parent is pid. */
 static int
 live_children(pid_t pid)
@@ -386,7 +404,7 @@ main(int argc, char **argv)
         {"process", test_process_abuse},       {"big_result", test_big_result},
         {"durations", test_durations},         {"held_eta", test_held_eta},
         {"log_text", test_log_text},           {"operator", test_operator},
-        {"retry_headers", test_retry_headers},
+        {"retry_headers", test_retry_headers}, {"slow_death", test_slow_death},
     };
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
         if (argc > 1 && strcmp(argv[1], tests[i].name) != 0) {

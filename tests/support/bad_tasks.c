@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* quit(code, now): exit(code), or _exit(code) when now is true. */
@@ -38,6 +39,24 @@ close_fds_task(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs)
         close((int)fd);
     }
     return json_string("closed");
+}
+
+/* vanish(ms): closes every descriptor from 3 (the broker sees the child's
+ * connection go), waits ms milliseconds, then _exit(2)s: a child that is
+ * slow to die after its socket closed. */
+static json_t *
+vanish_task(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs)
+{
+    int64_t ms = json_integer_value(json_array_get(args, 0));
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+    (void)ctx;
+    (void)kwargs;
+    for (int fd = 3; fd < 1024; fd++) {
+        close(fd);
+    }
+    nanosleep(&ts, NULL);
+    _exit(2);
 }
 
 /* forker(): forks without exec; both processes return from the task. */
@@ -88,7 +107,7 @@ cel_module_init(cel_registry_t *reg)
     } tasks[] = {
         {"quit", quit_task},         {"close_fds", close_fds_task},
         {"forker", forker_task},     {"big", big_task},
-        {"bad_text", bad_text_task},
+        {"bad_text", bad_text_task}, {"vanish", vanish_task},
     };
     for (size_t i = 0; i < sizeof(tasks) / sizeof(tasks[0]); i++) {
         int r = cel_registry_add(reg, tasks[i].name, tasks[i].fn);
