@@ -186,20 +186,34 @@ take_fraction(const char **p, iso_fields_t *f)
 }
 
 /* Z, or [+-]HH:MM; pytz's FixedOffset then checks only the total, so the
- * minutes may run to 99. */
+ * minutes may run to 99. Also ISO 8601's basic forms [+-]HHMM and [+-]HH
+ * when they end the text: Celery's regex stops before them and reads the
+ * time as UTC, which is off by the offset; celeriac reads the offset the
+ * sender wrote. */
 static void
 take_zone(const char **p, iso_fields_t *f)
 {
-    const char *s = *p + 1;
-    int hh, mm;
+    const char *s = *p + 1, *t;
+    int hh, mm = 0;
 
     if (**p == 'Z') {
         *p = s;
-    } else if ((**p == '+' || **p == '-') && take_digits(&s, 2, &hh) &&
-               take_char(&s, ':') && take_digits(&s, 2, &mm)) {
-        f->zone_min = (hh * 60 + mm) * (**p == '-' ? -1 : 1);
-        *p = s;
+        return;
     }
+    if ((**p != '+' && **p != '-') || !take_digits(&s, 2, &hh)) {
+        return;
+    }
+    t = s;
+    bool extended = take_char(&t, ':') && take_digits(&t, 2, &mm);
+    if (!extended) {
+        t = s;
+        mm = take_digits(&t, 2, &mm) ? mm : 0;
+        if (*t != '\0') {
+            return; /* neither form: left unread, so refused */
+        }
+    }
+    f->zone_min = (hh * 60 + mm) * (**p == '-' ? -1 : 1);
+    *p = t;
 }
 
 /* The date is required whole: Celery's parser raises when the month or the

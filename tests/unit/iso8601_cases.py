@@ -10,8 +10,11 @@ seed. Each output line is the string's UTF-8 in hex, a space, and then:
             (a string without a zone is UTC, as Celery's worker takes it);
   REFUSED   Celery's parser raises;
   PREFIX    Celery's regex matched only a prefix and silently dropped the
-            rest (a zone such as +0530, a time such as T-1:00); celeriac
-            refuses these;
+            rest (a time such as T-1:00, trailing text); celeriac refuses
+            these;
+  ZONE <int> Celery dropped a zone in ISO 8601's basic form (+0530, +05)
+            that ends the text, reading the time as UTC; celeriac applies
+            the offset, giving this many microseconds;
   OVERFLOW  the instant is outside 0001-01-01..9999-12-31 UTC, where
             Celery's worker fails to convert the eta; celeriac refuses.
 
@@ -19,6 +22,7 @@ The last line is "END <count>", so a truncated run cannot pass.
 """
 import datetime
 import random
+import re
 import sys
 
 from celery.utils.iso8601 import ISO8601_REGEX, parse_iso8601
@@ -86,6 +90,26 @@ def year(rng):
         return rng.choice(['0000', '999', '20201', '+2020'])
     return '%04d' % rng.choice([1, 2, 1969, 1970, 2000, 2020, 2024, 2100,
                                 9998, 9999, rng.randrange(1, 10000)])
+BASIC_ZONE = re.compile(r'([-+])([0-9]{2})([0-9]{2})?')
+
+
+def basic_zone(text, m, dt):
+    """A +HHMM or +HH zone ending the text after a time Celery read."""
+    z = BASIC_ZONE.fullmatch(text[m.end():])
+    if z is None or m.group('hour') is None or m.group('timezone'):
+        return 'PREFIX'
+    minutes = int(z.group(2)) * 60 + int(z.group(3) or 0)
+    if minutes >= 24 * 60:
+        return 'PREFIX'
+    sign = -1 if z.group(1) == '-' else 1
+    zone = datetime.timezone(datetime.timedelta(minutes=sign * minutes))
+    try:
+        dt = dt.replace(tzinfo=zone).astimezone(datetime.timezone.utc)
+    except OverflowError:
+        return 'PREFIX'
+    return 'ZONE %d' % ((dt - EPOCH) // ONE_US)
+
+
 def verdict(text):
     m = ISO8601_REGEX.match(text)
     try:
@@ -93,7 +117,7 @@ def verdict(text):
     except (ValueError, TypeError, OverflowError):
         return 'REFUSED'  # OverflowError: a fraction past C's long
     if m.end() != len(text):
-        return 'PREFIX'
+        return basic_zone(text, m, dt)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=datetime.timezone.utc)
     try:

@@ -33,16 +33,18 @@ void cel_clock_format_iso(int64_t wall_us, char out[CEL_ISO_SIZE]);
  * month and day), optionally followed by any one character other than a
  * newline ("T", "t", " ", any UTF-8 character) and HH:MM, then optionally
  * :SS, then (only after :SS) optionally "." and one or more digits, then
- * optionally "Z" or +HH:MM / -HH:MM. No zone means UTC. Celery takes the
+ * optionally "Z" or +HH:MM / -HH:MM, or at the very end ISO 8601's basic
+ * +HHMM / +HH (Celery's regex drops these and reads the time as UTC;
+ * celeriac applies the offset written). No zone means UTC. Celery takes the
  * fraction's digits as a whole number of microseconds, so ".5" is 5 us
  * and ".000001" 1 us; a value over 999999 or more than 4300 digits is
  * refused. The fields must make a real date-time: year 1..9999, a day that
  * exists in its month, hour 0..23, minute and second 0..59 (no leap
  * second); a zone's minutes may be 00..99 but the offset must be under
  * 24 hours. Returns 0, or CEL_EINVAL for anything else: that includes text
- * of which Celery would read only a prefix and drop the rest (a zone such
- * as +0530 or +05, a lower-case "z", a comma fraction, a one-digit hour,
- * trailing text) and instants outside 0001-01-01..9999-12-31 UTC, which
+ * of which Celery would read only a prefix and drop the rest (a
+ * lower-case "z", a comma fraction, a one-digit hour, "T-1:00", trailing
+ * text) and instants outside 0001-01-01..9999-12-31 UTC, which
  * Celery's worker cannot convert. */
 int cel_clock_parse_iso(const char *text, int64_t *wall_us);
 
