@@ -94,6 +94,14 @@ setup_consumers(cel_child_t *c, cel_error_t *err)
     return r;
 }
 
+/* ms, give or take a quarter, so that many children (or workers) that
+ * lost the broker together do not all come back in the same instant. */
+static int64_t
+jitter(int64_t ms, unsigned *seed)
+{
+    return ms * 3 / 4 + (int64_t)(rand_r(seed) % (ms / 2 + 1));
+}
+
 static int
 connect_broker(cel_child_t *c)
 {
@@ -101,6 +109,7 @@ connect_broker(cel_child_t *c)
     cel_error_t err = CEL_ERROR_INIT;
     char name[300];
     int64_t backoff_ms = 500;
+    unsigned seed = (unsigned)getpid() ^ (unsigned)cel_clock_now_us();
 
     snprintf(name, sizeof(name), "workerd %s child-%d", c->cfg->hostname,
              c->slot + 1);
@@ -117,9 +126,10 @@ connect_broker(cel_child_t *c)
         }
         cel_broker_close(c->broker);
         c->broker = NULL;
+        int64_t wait_ms = jitter(backoff_ms, &seed);
         CEL_LOG(CEL_LOG_ERROR, "%s; retrying in %.1fs", err.text,
-                (double)backoff_ms / 1000.0);
-        cel_clock_sleep_ms(backoff_ms, &cel__child_stop);
+                (double)wait_ms / 1000.0);
+        cel_clock_sleep_ms(wait_ms, &cel__child_stop);
         backoff_ms =
             backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
     }

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #define RESPAWN_DELAY_MS 1000
+#define MANY_CHILDREN    500 /* past this, warn about the broker's limits */
 
 typedef struct {
     pid_t pid;
@@ -346,6 +347,14 @@ cel__supervisor_run(const cel_worker_config_t *cfg, const cel_registry_t *reg,
         cel__board_free(m.board);
         free(m.slots);
         return 1;
+    }
+    if (cfg->concurrency > MANY_CHILDREN) {
+        CEL_LOG(CEL_LOG_WARN,
+                "-c %d: each child holds its own broker connection, a file "
+                "descriptor on the broker; a RabbitMQ node with the common "
+                "limit of 1024 descriptors takes about %d connections in all "
+                "(raise its ulimit -n, or run fewer children)",
+                cfg->concurrency, MANY_CHILDREN + 300);
     }
     for (int i = 0; i < cfg->concurrency; i++) {
         spawn(&m, i);
