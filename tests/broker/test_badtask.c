@@ -170,7 +170,7 @@ test_slow_death(void)
     start(&w, "test-bad-race", 2, NULL);
     expect_serving(&w, 2);
     expect_failure(call(&w, "vanish", "[500]", NULL), "WorkerLostError",
-                   "exitcode 2");
+                   "exited prematurely");
     expect_serving(&w, 2);
     CHECK_EQ_INT(runs(&w, "vanish"), 1);
     stop(&w);
