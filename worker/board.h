@@ -72,6 +72,8 @@ typedef struct {
 } cel_lost_info_t;
 
 typedef struct {
+    atomic_size_t result_limit; /* the broker's max message size, learned
+                                   from its refusal of a result; 0: not yet */
     atomic_uint next_lost;
     atomic_int unreported; /* entries with report == 1 */
     cel_lost_t lost[CEL_LOST_MAX];

@@ -256,6 +256,7 @@ serve(cel_child_t *c, cel_held_t *held)
         if (r != 0) {
             cel_delivery_clear(&d);
             CEL_LOG(CEL_LOG_ERROR, "broker: %s", err.text);
+            cel__reply_learn_limit(c, err.text);
             return SERVE_BROKEN;
         }
         r = cel__execute(c, &d, &due);

@@ -93,6 +93,11 @@ cel__broker_broken(int code)
            code == CEL_ETIMEDOUT;
 }
 
+/* cel__reply_learn_limit reads the broker's maximum message size from the
+ * text of its refusal (PRECONDITION_FAILED "... larger than configured max
+ * size N"), if that is what broker_text is, and holds results to it. */
+void cel__reply_learn_limit(cel_child_t *c, const char *broker_text);
+
 /* The child's warm-shutdown flag, set by its SIGTERM handler. */
 extern volatile sig_atomic_t cel__child_stop;
 

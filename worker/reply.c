@@ -4,12 +4,31 @@
  * and one larger than --max-result-size (RabbitMQ's max_message_size by
  * default, past which the broker would close the channel and the task
  * would be redelivered and run again, for ever) becomes a ResultTooLarge
- * FAILURE. Either is logged. */
+ * FAILURE. Either is logged. The broker's own limit cannot be read over
+ * AMQP; when it refuses a result anyway (a node configured below the
+ * bound), its reply text names the limit, and every child of this workerd
+ * holds results to it from then on, so the redelivered task's result
+ * becomes a ResultTooLarge instead of being refused again. */
 #include "child.h"
 
 #include <cel/log.h>
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIMIT_TEXT "max size " /* RabbitMQ: "... configured max size N" */
+
+/* The bound results are held to: --max-result-size, or the broker's own
+ * limit once learned, whichever is smaller. */
+static size_t
+result_bound(const cel_child_t *c)
+{
+    size_t learned = atomic_load(&c->board->result_limit);
+    size_t max = c->cfg->max_result_bytes;
+
+    return learned > 0 && (max == 0 || learned < max) ? learned : max;
+}
 
 /* Encodes the FAILURE that stands in for an outcome that cannot go. */
 static int
@@ -33,7 +52,7 @@ encode_outcome(const cel_child_t *c, const char *id, const char *correlation_id,
                cel_envelope_t *env, cel_error_t *err)
 {
     char why[200];
-    size_t max = c->cfg->max_result_bytes;
+    size_t max = result_bound(c);
 
     int r = cel_result_encode(id, correlation_id, state, result, traceback, env,
                               err);
@@ -43,7 +62,7 @@ encode_outcome(const cel_child_t *c, const char *id, const char *correlation_id,
     if (r == 0) {
         snprintf(why, sizeof(why),
                  "the result is %zu bytes, over the %zu bytes the broker "
-                 "takes (--max-result-size)",
+                 "takes",
                  env->body_len, max);
         cel_envelope_clear(env);
         return encode_instead(id, correlation_id, "ResultTooLarge",
@@ -78,4 +97,26 @@ cel__reply_publish(cel_child_t *c, const char *reply_to, const char *id,
         CEL_LOG(CEL_LOG_ERROR, "cannot publish result of %s: %s", id, err.text);
     }
     return r;
+}
+
+void
+cel__reply_learn_limit(cel_child_t *c, const char *broker_text)
+{
+    const char *p = strstr(broker_text, LIMIT_TEXT);
+    char *end;
+
+    if (p == NULL || strstr(broker_text, "PRECONDITION_FAILED") == NULL) {
+        return;
+    }
+    unsigned long long max = strtoull(p + strlen(LIMIT_TEXT), &end, 10);
+    size_t known = atomic_load(&c->board->result_limit);
+    if (end == p + strlen(LIMIT_TEXT) || max == 0 ||
+        (known != 0 && known <= max)) {
+        return;
+    }
+    atomic_store(&c->board->result_limit, (size_t)max);
+    CEL_LOG(CEL_LOG_WARN,
+            "the broker takes messages of at most %llu bytes: larger results "
+            "now fail with ResultTooLarge",
+            max);
 }

@@ -256,6 +256,41 @@ test_big_result(void)
     stop(&w);
 }
 
+/* Sets the test broker's max_message_size (bytes) for new channels. */
+static void
+set_broker_limit(long bytes)
+{
+    char cmd[512];
+
+    snprintf(cmd, sizeof(cmd),
+             "CELERIAC_BROKER_PORT=${CELERIAC_BROKER_PORT:-5672} "
+             "%s/scripts/broker ctl eval "
+             "'application:set_env(rabbit, max_message_size, %ld).' "
+             ">/dev/null",
+             CEL_SOURCE_DIR, bytes);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+/* A broker whose limit is below --max-result-size refuses the result and
+ * closes the channel; the worker learns the limit from the refusal, and
+ * the redelivered task's result becomes a ResultTooLarge. Run alone
+ * (RUN_SERIAL): it lowers the shared broker's limit for a moment. */
+static void
+test_broker_limit(void)
+{
+    worker_t w;
+
+    set_broker_limit(1 << 20);
+    start(&w, "test-bad-limit", 1, NULL);
+    expect_failure(call(&w, "big", "[2000000]", NULL), "ResultTooLarge",
+                   "1048576");
+    expect_serving(&w, 1);
+    CHECK(runs(&w, "big") <= 2);
+    CHECK(test_file_count(w.log, "at most 1048576 bytes") >= 1);
+    stop(&w);
+    set_broker_limit(134217728);
+}
+
 /* Durations that do not fit are refused or clamped, never wrapped. */
 static void
 test_durations(void)
@@ -406,6 +441,11 @@ main(int argc, char **argv)
         {"log_text", test_log_text},           {"operator", test_operator},
         {"retry_headers", test_retry_headers}, {"slow_death", test_slow_death},
     };
+    if (argc > 1 && strcmp(argv[1], "broker_limit") == 0) {
+        test_broker_limit(); /* only when asked: see its comment */
+        puts("ok");
+        return 0;
+    }
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
         if (argc > 1 && strcmp(argv[1], tests[i].name) != 0) {
             continue;
