@@ -349,6 +349,12 @@ cel_broker_fd(const cel_broker_t *b)
     return b->closed ? -1 : amqp_get_sockfd(b->conn);
 }
 
+int
+cel_broker_socket_fd(const cel_broker_t *b)
+{
+    return amqp_get_sockfd(b->conn);
+}
+
 bool
 cel_broker_pending(const cel_broker_t *b)
 {

@@ -94,6 +94,13 @@ cel__board_end(cel_board_t *board, int slot)
 }
 
 void
+cel__board_resume(cel_board_t *board, int slot)
+{
+    atomic_thread_fence(memory_order_release);
+    board->slots[slot].busy = 1;
+}
+
+void
 cel__board_leave(cel_board_t *board, int slot, const char *why)
 {
     cel_copy_str(board->slots[slot].why, sizeof(board->slots[slot].why), why);

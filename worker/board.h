@@ -99,6 +99,11 @@ typedef struct {
 void cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t);
 void cel__board_end(cel_board_t *board, int slot);
 
+/* Child side: marks the slot's last task as running again (its data is
+ * still there), for a child that finds, after the task, that the task
+ * broke it. */
+void cel__board_resume(cel_board_t *board, int slot);
+
 /* Child side: the child leaves with its task unfinished, for the reason
  * why (which the master adds to the task's WorkerLostError). */
 void cel__board_leave(cel_board_t *board, int slot, const char *why);

@@ -285,14 +285,16 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
     snprintf(role, sizeof(role), "child-%d", slot + 1);
     cel_log_set_role(role);
     child_signals(master);
-    cel__guard_init(&c);
+    cel__guard_init();
     int ok = cel__held_init(&held) == 0;
     while (ok && !cel__child_stop) {
         if (connect_broker(&c) != 0) {
             break;
         }
         r = serve(&c, &held);
-        if (r != SERVE_BROKEN) {
+        if (r == SERVE_BROKEN) {
+            cel__guard_broken(&c);
+        } else {
             (void)cel__flush_acks(&c); /* or they would run again */
         }
         c.acks_due = 0;

@@ -27,7 +27,6 @@ typedef struct {
     int acks_due;      /* how many */
     bool holding;      /* eta tasks are held: ack one by one */
     char tags[CEL_MAX_QUEUES][CEL_SHORTSTR_SIZE]; /* consumer tags */
-    pid_t pid;         /* this child's; a task's fork has another */
     int sock_fd;       /* the broker connection's descriptor, */
     uint64_t sock_ino; /* and its inode, to see a task replace it */
 } cel_child_t;
@@ -60,13 +59,16 @@ int cel__refuse_unreadable(cel_child_t *c, const cel_delivery_t *d,
 int cel__report_lost(cel_child_t *c);
 
 /* guard.c: cel__guard_init sets the child up to reap what its tasks
- * leave (at start); cel__guard_connected notes the connection's descriptor
- * (after each connect); cel__guard_check runs after each task, and does not
- * return in a process the task forked, or when the task closed the
- * connection's descriptor (the task is then reported lost). */
-void cel__guard_init(cel_child_t *c);
+ * leave and to know a fork of its own (at start); cel__guard_connected
+ * notes the connection's descriptor (after each connect); cel__guard_check
+ * runs after each task and does not return in a process the task forked;
+ * cel__guard_broken runs after a broker error and does not return when the
+ * last task closed the connection's descriptor (the task is then reported
+ * lost). */
+void cel__guard_init(void);
 void cel__guard_connected(cel_child_t *c);
-void cel__guard_check(cel_child_t *c, const cel_task_msg_t *m);
+void cel__guard_check(void);
+void cel__guard_broken(cel_child_t *c);
 
 /* cel__reply_publish sends a task's outcome (state, result and traceback,
  * borrowed; either may be NULL) to reply_to, unless nobody asked for it

@@ -283,7 +283,7 @@ run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     CEL_LOG(CEL_LOG_INFO, "Task %s[%s] received", m->task, m->id);
     int64_t t0 = cel_clock_now_ms();
     json_t *value = run_task(c, m, fn, &ctx);
-    cel__guard_check(c, m);
+    cel__guard_check();
     r = report(c, d, m, &ctx, value,
                (double)(cel_clock_now_ms() - t0) / 1000.0);
     json_decref(value);

@@ -1,19 +1,23 @@
-/* guard.c: what a task may have done to its own process, checked after
- * each task, so that it costs that task alone.
+/* guard.c: what a task may have done to its own process, so that it costs
+ * that task alone. Nothing here costs a system call per task.
  *
  * - A task that forks without exec returns twice. The copy is not this
- *   child: it leaves at once (_exit), before it can read or write the
- *   child's broker connection, and the child reaps it.
+ *   child (a fork handler marks it): it leaves at once (_exit) when the
+ *   task returns, before it can read or write the child's broker
+ *   connection, and the child reaps it.
  * - A task that closes (or replaces) the descriptor of the child's broker
- *   connection leaves the child unable to report or ack. The child then
- *   exits with the task still marked in its board slot, so the master
- *   records the task as lost (WorkerLostError, not run again) and starts a
- *   new child, as for a task that killed its child.
+ *   connection leaves the child unable to report or ack: the next read or
+ *   write fails. On every broker error the child checks its descriptor is
+ *   still the socket it opened; if not, it marks the last task as running
+ *   again in its board slot and exits, so the master records that task as
+ *   lost (WorkerLostError, not run again) and starts a new child, as for a
+ *   task that killed its child.
  * - Processes a task started and left are reaped when they end. */
 #include "child.h"
 
 #include <cel/log.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +28,13 @@
 #define EXIT_BROKEN_FD 70 /* the task took the connection's descriptor */
 
 static volatile sig_atomic_t child_ended;
+static bool forked_copy; /* set in a process the task forked */
+
+static void
+on_fork(void)
+{
+    forked_copy = true;
+}
 
 static void
 on_child(int sig)
@@ -33,7 +44,7 @@ on_child(int sig)
 }
 
 void
-cel__guard_init(cel_child_t *c)
+cel__guard_init(void)
 {
     struct sigaction sa;
 
@@ -42,7 +53,7 @@ cel__guard_init(cel_child_t *c)
     sa.sa_handler = on_child;
     sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
     sigaction(SIGCHLD, &sa, NULL);
-    c->pid = getpid();
+    pthread_atfork(NULL, NULL, on_fork);
 }
 
 void
@@ -77,20 +88,32 @@ reap_leftovers(void)
 }
 
 void
-cel__guard_check(cel_child_t *c, const cel_task_msg_t *m)
+cel__guard_check(void)
 {
-    if (getpid() != c->pid) {
+    if (forked_copy) {
         _exit(0); /* a fork the task made, returning from it */
     }
     reap_leftovers();
-    if (connection_intact(c)) {
+}
+
+void
+cel__guard_broken(cel_child_t *c)
+{
+    /* rabbitmq-c closes the socket itself on a missed heartbeat: the
+     * descriptor is then no longer the connection's, and no task is to
+     * blame. */
+    if (c->sock_fd < 0 || c->broker == NULL ||
+        cel_broker_socket_fd(c->broker) != c->sock_fd || connection_intact(c)) {
         return;
     }
+    cel_slot_state_t *s = &c->board->slots[c->slot];
     CEL_LOG(CEL_LOG_ERROR,
-            "Task %s[%s] closed this child's broker connection "
-            "(descriptor %d); the child exits and the task is reported lost",
-            m->task, m->id, c->sock_fd);
+            "the broker connection's descriptor (%d) is no longer its "
+            "socket: task %s[%s] closed it; the child exits and the task "
+            "is reported lost",
+            c->sock_fd, s->task_name, s->task_id);
     cel__board_leave(c->board, c->slot,
                      "(the task closed its broker connection)");
+    cel__board_resume(c->board, c->slot);
     _exit(EXIT_BROKEN_FD);
 }

@@ -179,6 +179,11 @@ void cel_broker_cork(cel_broker_t *b, bool on);
 /* cel_broker_fd returns the socket, for poll(); -1 when closed. */
 int cel_broker_fd(const cel_broker_t *b);
 
+/* cel_broker_socket_fd returns the connection's descriptor even after an
+ * error, until cel_broker_close; -1 once rabbitmq-c has closed it itself
+ * (a missed heartbeat, an RPC timeout). */
+int cel_broker_socket_fd(const cel_broker_t *b);
+
 /* cel_broker_pending is true when frames are already read and buffered, so
  * cel_broker_next(b, 0, ...) can return one without touching the socket. */
 bool cel_broker_pending(const cel_broker_t *b);
