@@ -45,43 +45,59 @@ cel_state_ready(cel_state_t state)
 }
 
 int
-cel_result_encode(const char *task_id, const char *correlation_id,
-                  cel_state_t state, const json_t *result,
-                  const char *traceback, cel_envelope_t *env, cel_error_t *err)
+cel_result_build(const cel_result_spec_t *spec, cel_envelope_t *env,
+                 cel_error_t *err)
 {
     cel_envelope_init(env);
-    if (task_id == NULL) {
+    if (spec->task_id == NULL) {
         return cel_error_set(err, CEL_EINVAL, "a result needs a task id");
     }
     /* Written directly, in the key order Celery's rpc backend uses. */
     cel__buf_t b = {0};
     cel__buf_lit(&b, "{\"task_id\":");
-    cel__buf_nullable(&b, task_id);
+    cel__buf_nullable(&b, spec->task_id);
     cel__buf_lit(&b, ",\"status\":\"");
-    cel__buf_lit(&b, cel_state_name(state));
+    cel__buf_lit(&b, cel_state_name(spec->state));
     cel__buf_lit(&b, "\",\"result\":");
-    if (result != NULL) {
-        cel__buf_json(&b, result);
+    if (spec->result != NULL) {
+        cel__buf_json(&b, spec->result);
     } else {
         cel__buf_lit(&b, "null");
     }
     cel__buf_lit(&b, ",\"traceback\":");
-    cel__buf_nullable(&b, traceback);
-    cel__buf_lit(&b, ",\"children\":[]}");
+    cel__buf_nullable(&b, spec->traceback);
+    cel__buf_lit(&b, ",\"children\":");
+    if (spec->children != NULL) {
+        cel__buf_json(&b, spec->children);
+    } else {
+        cel__buf_lit(&b, "[]");
+    }
+    cel__buf_lit(&b, "}");
     env->body_owned = cel__buf_take(&b, &env->body_len);
     env->body = env->body_owned;
     if (env->body_owned == NULL) {
         return cel_error_set(err, CEL_ENOMEM, "cannot encode result of %s",
-                             task_id);
+                             spec->task_id);
     }
     strcpy(env->content_type, "application/json");
     strcpy(env->content_encoding, "utf-8");
-    snprintf(env->correlation_id, sizeof(env->correlation_id), "%s",
-             correlation_id ? correlation_id : task_id);
+    cel_copy_str(env->correlation_id, sizeof(env->correlation_id),
+                 spec->correlation_id ? spec->correlation_id : spec->task_id);
     env->delivery_mode = 1;
     env->priority = 0;
     env->headers = json_object();
     return 0;
+}
+
+int
+cel_result_encode(const char *task_id, const char *correlation_id,
+                  cel_state_t state, const json_t *result,
+                  const char *traceback, cel_envelope_t *env, cel_error_t *err)
+{
+    cel_result_spec_t spec = {task_id, correlation_id, state,
+                              result,  traceback,      NULL};
+
+    return cel_result_build(&spec, env, err);
 }
 
 int

@@ -119,8 +119,35 @@ task_headers(const cel_task_spec_t *spec, const char *id, const json_t *args,
     return h;
 }
 
+/* The embed, in the key order Celery writes it. */
+static void
+write_embed(cel__buf_t *b, const json_t *embed)
+{
+    static const char *const keys[] = {"callbacks", "errbacks", "chain",
+                                       "chord"};
+
+    if (embed == NULL) {
+        cel__buf_lit(b, "{\"callbacks\":null,\"errbacks\":null,\"chain\":null,"
+                        "\"chord\":null}");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const json_t *v = json_object_get(embed, keys[i]);
+        cel__buf_lit(b, i == 0 ? "{\"" : ",\"");
+        cel__buf_lit(b, keys[i]);
+        cel__buf_lit(b, "\":");
+        if (v != NULL) {
+            cel__buf_json(b, v);
+        } else {
+            cel__buf_lit(b, "null");
+        }
+    }
+    cel__buf_lit(b, "}");
+}
+
 static int
-task_body(const json_t *args, const json_t *kwargs, cel_envelope_t *env)
+task_body(const json_t *args, const json_t *kwargs, const json_t *embed,
+          cel_envelope_t *env)
 {
     cel__buf_t b = {0};
 
@@ -128,8 +155,9 @@ task_body(const json_t *args, const json_t *kwargs, cel_envelope_t *env)
     cel__buf_json(&b, args);
     cel__buf_lit(&b, ",");
     cel__buf_json(&b, kwargs);
-    cel__buf_lit(&b, ",{\"callbacks\":null,\"errbacks\":null,\"chain\":null,"
-                     "\"chord\":null}]");
+    cel__buf_lit(&b, ",");
+    write_embed(&b, embed);
+    cel__buf_lit(&b, "]");
     env->body_owned = cel__buf_take(&b, &env->body_len);
     env->body = env->body_owned;
     return env->body_owned != NULL ? 0 : CEL_ENOMEM;
@@ -220,7 +248,8 @@ cel_task_encode(const cel_task_spec_t *spec, cel_envelope_t *env, char *id_out,
         id = fresh;
     }
     env->headers = task_headers(spec, id, args, kwargs);
-    r = env->headers != NULL ? task_body(args, kwargs, env) : CEL_ENOMEM;
+    r = env->headers != NULL ? task_body(args, kwargs, spec->embed, env)
+                             : CEL_ENOMEM;
     if (r != 0) {
         cel_envelope_clear(env);
         cel_error_set(err, r, "cannot encode task %s", spec->name);

@@ -90,6 +90,10 @@ typedef struct {
     bool ignore_result;
     const json_t *headers; /* extra headers (an object), added after the
                               protocol's; a protocol header is refused */
+    const json_t *embed;   /* the body's third element: an object whose
+                              "callbacks", "errbacks", "chain" and "chord"
+                              are written (a missing one as null); NULL:
+                              all null */
 } cel_task_spec_t;
 
 #define CEL_TASK_SPEC_INIT                                                     \
@@ -152,6 +156,23 @@ CEL_NODISCARD int cel_result_encode(const char *task_id,
                                     cel_state_t state, const json_t *result,
                                     const char *traceback, cel_envelope_t *env,
                                     cel_error_t *err);
+
+/* A result message to build: cel_result_encode's arguments, and the
+ * "children" Celery lists (the tasks the finished one sent on: its chain's
+ * next step, its links), as an array of result tuples [[id, null], null].
+ * Every pointer is borrowed. */
+typedef struct {
+    const char *task_id;
+    const char *correlation_id; /* NULL: task_id */
+    cel_state_t state;
+    const json_t *result;   /* NULL: null */
+    const char *traceback;  /* NULL: null */
+    const json_t *children; /* NULL: [] */
+} cel_result_spec_t;
+
+/* cel_result_build is cel_result_encode from a spec. */
+CEL_NODISCARD int cel_result_build(const cel_result_spec_t *spec,
+                                   cel_envelope_t *env, cel_error_t *err);
 
 /* A decoded result message; fields are borrowed from `body`. */
 typedef struct {
