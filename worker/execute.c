@@ -7,6 +7,7 @@
  * rejected without requeue, so a dead-letter exchange on the queue gets
  * them and they never loop. A message whose eta is still ahead is handed
  * back to the child to hold; an expired one is revoked unrun. */
+#include "canvas.h"
 #include "child.h"
 #include "task_ctx.h"
 
@@ -19,9 +20,18 @@
 #include <unistd.h>
 
 #define LOST_RERUNS                                                            \
-    3                     /* --reject-on-worker-lost runs a lost task again    \
-                             at most this many times */
+    3 /* --reject-on-worker-lost runs a lost task again                        \
+         at most this many times */
+#define NO_CHORDS                                                              \
+    "workerd answers through the rpc:// result backend, which does not "       \
+    "support chords: this chord's header task is not run"
 #define LIMIT_NEVER_S 1e9 /* a time limit this long (31 years) never comes */
+
+/* An exception to answer with: Python type, module, message, and the
+ * traceback text (or NULL). */
+typedef struct {
+    const char *type, *module, *message, *traceback;
+} cel_exc_t;
 
 static int
 publish_result(cel_child_t *c, const cel_task_msg_t *m, cel_state_t state,
@@ -31,13 +41,18 @@ publish_result(cel_child_t *c, const cel_task_msg_t *m, cel_state_t state,
                               result, traceback);
 }
 
+/* Answers m with an exception. A FAILURE or REVOKED ends m's canvas too:
+ * the rest of its chain fails with the same exception and its errbacks are
+ * sent (canvas.c); a RETRY does not. */
 static int
-publish_exc(cel_child_t *c, const cel_task_msg_t *m, cel_state_t state,
-            const char *type, const char *module, const char *message,
-            const char *traceback)
+publish_exc(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
+            cel_state_t state, const cel_exc_t *e)
 {
-    json_t *exc = cel_exc_new(type, module, message);
-    int r = publish_result(c, m, state, exc, traceback);
+    json_t *exc = cel_exc_new(e->type, e->module, e->message);
+    int r = publish_result(c, m, state, exc, e->traceback);
+    if (r == 0 && state != CEL_STATE_RETRY && m->id != NULL) {
+        r = cel__canvas_failure(c, d, m, exc, e->traceback);
+    }
     json_decref(exc);
     return r;
 }
@@ -112,6 +127,10 @@ refuse(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     int r =
         cel__reply_publish(c, m->reply_to, id, m->id ? m->correlation_id : id,
                            CEL_STATE_FAILURE, exc, NULL);
+    const json_t *chain = json_object_get(m->embed, "chain");
+    if (r == 0 && json_is_array(chain)) {
+        r = cel__canvas_fail_chain(c, chain, exc, NULL);
+    }
     json_decref(exc);
     int s = settle(c, d, false);
     return r != 0 ? r : s;
@@ -233,8 +252,24 @@ republish(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     snprintf(why, sizeof(why), "Retry in %gs: %s", ctx->retry_countdown,
              ctx->exc_message);
     CEL_LOG(CEL_LOG_INFO, "Task %s[%s] retry: %s", m->task, m->id, why);
-    return publish_exc(c, m, CEL_STATE_RETRY, "Retry", "celery.exceptions", why,
-                       NULL);
+    cel_exc_t e = {"Retry", "celery.exceptions", why, NULL};
+    return publish_exc(c, d, m, CEL_STATE_RETRY, &e);
+}
+
+/* Sends the task's canvas on (its links, its chain's next step), then its
+ * value, naming what it sent as its children, as Celery's worker does. */
+static int
+publish_success(cel_child_t *c, const cel_delivery_t *d,
+                const cel_task_msg_t *m, const json_t *value)
+{
+    json_t *children = m->embed != NULL ? json_array() : NULL;
+    int r = cel__canvas_success(c, d, m, value, children);
+
+    if (r == 0 && !m->ignore_result) {
+        r = publish_result(c, m, CEL_STATE_SUCCESS, value, NULL);
+    }
+    json_decref(children);
+    return r;
 }
 
 /* Publishes what the run came to: the value, a retry, or the failure. */
@@ -247,9 +282,7 @@ report(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     if (value != NULL && !ctx->failed) {
         CEL_LOG(CEL_LOG_INFO, "Task %s[%s] succeeded in %.3fs", m->task, m->id,
                 secs);
-        return m->ignore_result
-                   ? 0
-                   : publish_result(c, m, CEL_STATE_SUCCESS, value, NULL);
+        return publish_success(c, d, m, value);
     }
     if (ctx->retry && !ctx->failed) {
         int r = republish(c, d, m, ctx);
@@ -263,8 +296,8 @@ report(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     CEL_LOG(CEL_LOG_WARN, "Task %s[%s] raised %s: %s", m->task, m->id,
             ctx->exc_type, ctx->exc_message);
     format_traceback(c, ctx, tb, sizeof(tb));
-    return publish_exc(c, m, CEL_STATE_FAILURE, ctx->exc_type, ctx->exc_module,
-                       ctx->exc_message, tb);
+    cel_exc_t e = {ctx->exc_type, ctx->exc_module, ctx->exc_message, tb};
+    return publish_exc(c, d, m, CEL_STATE_FAILURE, &e);
 }
 
 static int
@@ -317,9 +350,9 @@ lost_again(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     CEL_LOG(CEL_LOG_ERROR, "Task %s[%s] %s: %s; not running it again", m->task,
             m->id, timeout ? "hit its hard time limit" : "killed its child",
             lost.reason);
-    int r = publish_exc(c, m, CEL_STATE_FAILURE,
-                        timeout ? "TimeLimitExceeded" : "WorkerLostError",
-                        "billiard.exceptions", lost.reason, NULL);
+    cel_exc_t e = {timeout ? "TimeLimitExceeded" : "WorkerLostError",
+                   "billiard.exceptions", lost.reason, NULL};
+    int r = publish_exc(c, d, m, CEL_STATE_FAILURE, &e);
     *rc = r != 0 ? r : settle(c, d, true);
     return 1;
 }
@@ -337,10 +370,39 @@ expired(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     }
     CEL_LOG(CEL_LOG_WARN, "Task %s[%s] expired at %s; not running it", m->task,
             m->id, m->expires);
-    int r = publish_exc(c, m, CEL_STATE_REVOKED, "TaskRevokedError",
-                        "celery.exceptions", "expired", NULL);
+    cel_exc_t e = {"TaskRevokedError", "celery.exceptions", "expired", NULL};
+    int r = publish_exc(c, d, m, CEL_STATE_REVOKED, &e);
     *rc = r != 0 ? r : settle(c, d, true);
     return true;
+}
+
+/* A chord (which rpc:// cannot carry) or an embed that is not a canvas:
+ * answered and dropped, never run. */
+static bool
+refuse_canvas(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
+              int *rc)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+
+    if (cel__canvas_is_chord(m)) {
+        CEL_LOG(CEL_LOG_ERROR, "Task %s[%s] is part of a chord: refused",
+                m->task, m->id);
+        json_t *exc = cel_exc_new("NotImplementedError", "builtins", NO_CHORDS);
+        *rc = cel__canvas_refuse_chord(c, m, exc);
+        json_decref(exc);
+        *rc = *rc != 0 ? *rc
+                       : refuse(c, d, m, "NotImplementedError", "builtins",
+                                NO_CHORDS);
+        return true;
+    }
+    if (cel__canvas_check(m, &err) != 0) {
+        CEL_LOG(CEL_LOG_ERROR, "Task %s[%s] refused: %s", m->task, m->id,
+                err.text);
+        *rc =
+            refuse(c, d, m, "InvalidTaskError", "celery.exceptions", err.text);
+        return true;
+    }
+    return false;
 }
 
 static int
@@ -358,6 +420,9 @@ dispatch(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
         return CEL__HOLD;
     }
     if (lost_again(c, d, m, &rc)) {
+        return rc;
+    }
+    if (refuse_canvas(c, d, m, &rc)) {
         return rc;
     }
     cel_task_fn fn = cel__registry_find(c->reg, m->task);
