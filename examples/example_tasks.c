@@ -157,6 +157,44 @@ CEL_TASK_IMPL(hog, int64_t mib)
     return json_integer((json_int_t)getpid());
 }
 
+static json_t *
+nullable(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* Its own request, as a Python task reads self.request, with the value it
+ * was given (a chain's previous result). */
+CEL_TASK_IMPL(whoami, const json_t *value)
+{
+    cel_delivery_info_t di;
+
+    cel_task_delivery_info(ctx, &di);
+    return json_pack(
+        "{s:O, s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:s, s:{s:s, s:s, s:i, "
+        "s:b}}",
+        "value", value, "id", cel_task_id(ctx), "root_id",
+        nullable(cel_task_root_id(ctx)), "parent_id",
+        nullable(cel_task_parent_id(ctx)), "group",
+        nullable(cel_task_group(ctx)), "retries",
+        (json_int_t)cel_task_retries(ctx), "eta", nullable(cel_task_eta(ctx)),
+        "reply_to", nullable(cel_task_reply_to(ctx)), "hostname",
+        cel_task_hostname(ctx), "delivery_info", "exchange", di.exchange,
+        "routing_key", di.routing_key, "priority", di.priority, "redelivered",
+        di.redelivered);
+}
+
+/* Fails as Python's raise ExpectedException('Task expected to fail',
+ * 'test') does: two args. */
+CEL_TASK_IMPL(expected_failure)
+{
+    json_t *args = json_pack("[ss]", "Task expected to fail", "test");
+
+    cel_task_fail_args(ctx, "tasks.ExpectedException", args);
+    json_decref(args);
+    return NULL;
+}
+
 int cel_module_init(cel_registry_t *reg);
 
 int
@@ -180,6 +218,8 @@ cel_module_init(cel_registry_t *reg)
         {"flaky", flaky_task},
         {"sleepy", sleepy_task},
         {"hog", hog_task},
+        {"whoami", whoami_task},
+        {"expected_failure", expected_failure_task},
     };
     for (size_t i = 0; i < sizeof(tasks) / sizeof(tasks[0]); i++) {
         int r = cel_registry_add(reg, tasks[i].name, tasks[i].fn);

@@ -20,7 +20,10 @@ CEL_TASK1(echo, const json_t *, value)      /* value, unchanged */
 CEL_TASK0(crash)                            /* SIGKILLs its child */
 CEL_TASK1(crash_once, const char *, marker) /* crash unless marker exists */
 CEL_TASK2(flaky, int64_t, fails, int64_t, max_retries) /* retries, backoff */
-CEL_TASK1(sleepy, double, nsecs) /* honours the soft time limit */
-CEL_TASK1(hog, int64_t, mib)     /* keeps mib MiB, returns the pid */
+CEL_TASK1(sleepy, double, nsecs)         /* honours the soft time limit */
+CEL_TASK1(hog, int64_t, mib)             /* keeps mib MiB, returns the pid */
+CEL_TASK1(whoami, const json_t *, value) /* its request, as an object */
+CEL_TASK0(expected_failure) /* ExpectedException('Task expected to fail',
+                               'test') */
 
 #endif

@@ -31,6 +31,7 @@
  * traceback text (or NULL). */
 typedef struct {
     const char *type, *module, *message, *traceback;
+    const json_t *args; /* the exception's args, NULL: [message] */
 } cel_exc_t;
 
 static int
@@ -48,7 +49,10 @@ static int
 publish_exc(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
             cel_state_t state, const cel_exc_t *e)
 {
-    json_t *exc = cel_exc_new(e->type, e->module, e->message);
+    json_t *exc =
+        e->args ? json_pack("{s:s, s:O, s:s}", "exc_type", e->type,
+                            "exc_message", e->args, "exc_module", e->module)
+                : cel_exc_new(e->type, e->module, e->message);
     int r = publish_result(c, m, state, exc, e->traceback);
     if (r == 0 && state != CEL_STATE_RETRY && m->id != NULL) {
         r = cel__canvas_failure(c, d, m, exc, e->traceback);
@@ -252,7 +256,7 @@ republish(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     snprintf(why, sizeof(why), "Retry in %gs: %s", ctx->retry_countdown,
              ctx->exc_message);
     CEL_LOG(CEL_LOG_INFO, "Task %s[%s] retry: %s", m->task, m->id, why);
-    cel_exc_t e = {"Retry", "celery.exceptions", why, NULL};
+    cel_exc_t e = {"Retry", "celery.exceptions", why, NULL, NULL};
     return publish_exc(c, d, m, CEL_STATE_RETRY, &e);
 }
 
@@ -296,7 +300,8 @@ report(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     CEL_LOG(CEL_LOG_WARN, "Task %s[%s] raised %s: %s", m->task, m->id,
             ctx->exc_type, ctx->exc_message);
     format_traceback(c, ctx, tb, sizeof(tb));
-    cel_exc_t e = {ctx->exc_type, ctx->exc_module, ctx->exc_message, tb};
+    cel_exc_t e = {ctx->exc_type, ctx->exc_module, ctx->exc_message, tb,
+                   ctx->exc_args};
     return publish_exc(c, d, m, CEL_STATE_FAILURE, &e);
 }
 
@@ -304,10 +309,14 @@ static int
 run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     cel_task_fn fn)
 {
-    cel_task_ctx_t ctx = {.id = m->id,
-                          .name = m->task,
-                          .hostname = c->cfg->hostname,
-                          .retries = m->retries};
+    cel_task_ctx_t ctx = {
+        .msg = m,
+        .delivery = {d->exchange, d->routing_key,
+                     d->env.priority > 0 ? d->env.priority : 0, d->redelivered},
+        .id = m->id,
+        .name = m->task,
+        .hostname = c->cfg->hostname,
+        .retries = m->retries};
 
     int r = c->cfg->acks_early ? settle(c, d, true) : 0;
     if (r != 0) {
@@ -320,6 +329,7 @@ run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     r = report(c, d, m, &ctx, value,
                (double)(cel_clock_now_ms() - t0) / 1000.0);
     json_decref(value);
+    json_decref(ctx.exc_args);
     cel__board_end(c->board, c->slot);
     c->tasks_done++;
     return finish(c, d, r);
@@ -351,7 +361,7 @@ lost_again(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
             m->id, timeout ? "hit its hard time limit" : "killed its child",
             lost.reason);
     cel_exc_t e = {timeout ? "TimeLimitExceeded" : "WorkerLostError",
-                   "billiard.exceptions", lost.reason, NULL};
+                   "billiard.exceptions", lost.reason, NULL, NULL};
     int r = publish_exc(c, d, m, CEL_STATE_FAILURE, &e);
     *rc = r != 0 ? r : settle(c, d, true);
     return 1;
@@ -370,7 +380,8 @@ expired(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     }
     CEL_LOG(CEL_LOG_WARN, "Task %s[%s] expired at %s; not running it", m->task,
             m->id, m->expires);
-    cel_exc_t e = {"TaskRevokedError", "celery.exceptions", "expired", NULL};
+    cel_exc_t e = {"TaskRevokedError", "celery.exceptions", "expired", NULL,
+                   NULL};
     int r = publish_exc(c, d, m, CEL_STATE_REVOKED, &e);
     *rc = r != 0 ? r : settle(c, d, true);
     return true;

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Exception names that live in Python's builtins, so a Python caller gets
@@ -74,6 +75,28 @@ cel_task_fail(cel_task_ctx_t *ctx, const char *exc_type, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx->exc_message, sizeof(ctx->exc_message), fmt, ap);
     va_end(ap);
+    return NULL;
+}
+
+json_t *
+cel_task_fail_args(cel_task_ctx_t *ctx, const char *exc_type,
+                   const json_t *args)
+{
+    const char *first = json_string_value(json_array_get(args, 0));
+    char *text = NULL;
+
+    if (ctx->failed) {
+        return NULL;
+    }
+    if (!json_is_array(args)) {
+        return cel_task_fail(ctx, "TypeError",
+                             "cel_task_fail_args wants a list of args");
+    }
+    /* The log and the traceback show the first string, or the list. */
+    text = first == NULL ? cel_json_dump(args, NULL) : NULL;
+    cel_task_fail(ctx, exc_type, "%s", first ? first : text ? text : "");
+    free(text);
+    ctx->exc_args = json_deep_copy(args);
     return NULL;
 }
 

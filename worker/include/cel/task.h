@@ -32,6 +32,7 @@
 #include <jansson.h>
 
 #include <cel/error.h>
+#include <cel/request.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -60,6 +61,12 @@ int cel_registry_add(cel_registry_t *reg, const char *name, cel_task_fn fn);
  * "builtins"; a dotted name "pkg.mod.Type" gives module "pkg.mod". */
 json_t *cel_task_fail(cel_task_ctx_t *ctx, const char *exc_type,
                       const char *fmt, ...) CEL_PRINTF(3, 4);
+
+/* cel_task_fail_args is cel_task_fail with the exception's args given as
+ * a JSON array (borrowed, copied), as Python's raise Exc('a', 'b') sends
+ * them: a Python caller sees the same e.args. Returns NULL. */
+json_t *cel_task_fail_args(cel_task_ctx_t *ctx, const char *exc_type,
+                           const json_t *args);
 
 /* The running task's id, registered name, retry count and worker node name
  * ("celery@host"); valid during the call. */
