@@ -4,6 +4,7 @@ FROM debian:12-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       gcc libc6-dev cmake make pkg-config librabbitmq-dev libjansson-dev uuid-dev \
+      zlib1g-dev libbz2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -13,7 +14,7 @@ RUN cmake -S . -B build -DCEL_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      librabbitmq4 libjansson4 libuuid1 \
+      librabbitmq4 libjansson4 libuuid1 zlib1g libbz2-1.0 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --shell /usr/sbin/nologin celeriac
 COPY --from=build /src/build/bin/ /opt/celeriac/bin/

@@ -1,9 +1,12 @@
 /* task_decode.c: reading task messages without trusting them. The order of
  * the checks matters: first the fields that say who is waiting for an
- * answer (id, task, reply_to), then everything that can be malformed. */
+ * answer (id, task, reply_to), then everything that can be malformed. A
+ * compressed body is inflated within the same limit as a plain one. */
 #include <cel/clock.h>
+#include <cel/compress.h>
 #include <cel/message.h>
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -30,11 +33,49 @@ check_content(const cel_envelope_t *env, cel_error_t *err)
                              "content encoding %.60s is not supported",
                              env->content_encoding);
     }
-    if (json_object_get(env->headers, "compression") != NULL) {
-        return cel_error_set(err, CEL_EPROTO,
-                             "compressed task messages are not supported");
-    }
     return 0;
+}
+
+/* The compression header as kombu reads it: absent, null, false or ""
+ * mean none. */
+static int
+read_compression(const cel_envelope_t *env, const char **name, cel_error_t *err)
+{
+    const json_t *v = json_object_get(env->headers, "compression");
+
+    *name = NULL;
+    if (v == NULL || json_is_null(v) || json_is_false(v)) {
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        return cel_error_set(err, CEL_EPROTO,
+                             "header compression is not a string");
+    }
+    *name = json_string_length(v) > 0 ? json_string_value(v) : NULL;
+    return 0;
+}
+
+/* Parses the body into m->body, inflating it first when it is compressed.
+ * The inflated text lives only until it is parsed. */
+static int
+load_body(const cel_envelope_t *env, size_t max_body_bytes, cel_task_msg_t *m,
+          cel_error_t *err)
+{
+    const char *name;
+    cel_inflated_t plain = {NULL, 0};
+    int r = read_compression(env, &name, err);
+
+    if (r == 0 && name != NULL) {
+        r = cel_body_decompress(name, env->body, env->body_len, max_body_bytes,
+                                &plain, err);
+    }
+    if (r == 0) {
+        m->body = name != NULL ? cel_json_load(plain.data, plain.len, err)
+                               : cel_json_load(env->body, env->body_len, err);
+        r = m->body != NULL ? 0 : CEL_EPROTO;
+    }
+    free(plain.data);
+    return r;
 }
 
 static int
@@ -227,8 +268,7 @@ cel_task_decode(const cel_envelope_t *env, size_t max_body_bytes,
         r = check_content(env, err);
     }
     if (r == 0) {
-        m->body = cel_json_load(env->body, env->body_len, err);
-        r = m->body != NULL ? 0 : CEL_EPROTO;
+        r = load_body(env, max_body_bytes, m, err);
     }
     if (r == 0) {
         r = m->task != NULL ? decode_v2(env, m, err) : decode_v1(m, err);
