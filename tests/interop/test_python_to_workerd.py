@@ -1,6 +1,7 @@
 """A Python Celery 5 producer (rpc:// backend, json) calling tasks that
 workerd runs: values, kwargs, a ValueError raised at get(), NotRegistered
-for an unknown name, and the typed fun(x) of the course notes.
+for an unknown name, the typed fun(x) of the course notes, and messages
+sent with compression (zlib, gzip, bzip2; a zip bomb; an unknown one).
 
 Usage: /usr/bin/python3 test_python_to_workerd.py BUILD_DIR [BROKER_URL]"""
 import os
@@ -72,6 +73,46 @@ try:
         check("unknown task raises NotRegistered", 'no.such.task' in str(e))
     except TimeoutError:
         check("unknown task raises NotRegistered (it hung instead)", False)
+
+    # Celery's compression option: kombu sends 'zlib' and 'gzip' as a zlib
+    # stream named application/x-gzip, 'bzip2' as application/x-bz2.
+    @app.task(name='add')
+    def add(x, y):
+        raise AssertionError('runs on workerd, not here')
+
+    def outcome(r):
+        try:
+            return r.get(timeout=20)
+        except Exception as e:
+            return '%s: %s' % (type(e).__name__, e)
+
+    for how in ('zlib', 'gzip', 'bzip2'):
+        v = outcome(add.apply_async((2, 2), compression=how))
+        check("add.apply_async((2, 2), compression=%r) == 4 (%s)"
+              % (how, str(v)[:80]), v == 4)
+    value = {'text': 'x' * 100000, 'u': 'h\u00e9llo \u2603'}
+    check("echo of 100 kB compressed with bzip2 comes back whole",
+          outcome(app.send_task('echo', (value,), compression='bzip2'))
+          == value)
+    # 17 MiB that deflate to about 17 kB, past workerd's default limit of
+    # 16 MiB once inflated: refused as Celery refuses an oversized body.
+    try:
+        app.send_task('echo', ('a' * (17 << 20),),
+                      compression='zlib').get(timeout=20)
+        check("a body inflating past --max-message-size is refused", False)
+    except Exception as e:
+        check("a body inflating past the limit raises ContentDisallowed: "
+              + str(e)[:100], type(e).__name__ == 'ContentDisallowed' and
+              'inflates past the limit of 16777216 bytes' in str(e))
+    try:
+        add.apply_async((2, 2), compression='xz').get(timeout=20)
+        check("an unknown compression is refused", False)
+    except Exception as e:
+        check("an unknown compression is refused: " + str(e)[:100],
+              'application/x-lzma is not supported' in str(e))
+    check("the children keep serving compressed tasks",
+          [outcome(add.apply_async((i, 1), compression='zlib'))
+           for i in range(4)] == [1, 2, 3, 4])
 finally:
     worker.terminate()
     code = worker.wait(timeout=30)
