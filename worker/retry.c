@@ -64,6 +64,8 @@ cel__retry_send(cel_child_t *c, const cel_delivery_t *d,
     if (m->protocol == 2) {
         mark_retry(env.headers, m->retries + 1, eta);
     } else {
+        /* The body is written anew, uncompressed. */
+        json_object_del(env.headers, "compression");
         r = retry_body(&env, m, eta, err);
     }
     if (r == 0) {
