@@ -4,23 +4,7 @@
 #define CEL_WORKER_CANVAS_H
 
 #include "child.h"
-
-/* One step to send: a signature, the value it gets as its first argument
- * (NULL: none), and the rest of its chain (NULL: none). All borrowed. */
-typedef struct {
-    const json_t *sig;
-    const json_t *first_arg;
-    json_t *rest;
-} cel_step_t;
-
-/* The longest chain workerd runs: every step sends the rest of the chain
- * on, so a chain of n steps moves n * n / 2 signatures in all. */
-#define CEL_CHAIN_MAX 1000
-
-/* cel__canvas_check refuses an embed whose lists are not lists of
- * signatures (CEL_EPROTO), or a chain over CEL_CHAIN_MAX (CEL_ETOOBIG),
- * with the reason; else 0. */
-int cel__canvas_check(const cel_task_msg_t *m, cel_error_t *err);
+#include "signature.h"
 
 /* cel__canvas_send publishes step as a task message whose parent is m,
  * appending its result tuple to children (if not NULL). Returns 0, a

@@ -406,7 +406,7 @@ refuse_canvas(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
                                 NO_CHORDS);
         return true;
     }
-    if (cel__canvas_check(m, &err) != 0) {
+    if (cel__sig_check_embed(m, &err) != 0) {
         CEL_LOG(CEL_LOG_ERROR, "Task %s[%s] refused: %s", m->task, m->id,
                 err.text);
         *rc =

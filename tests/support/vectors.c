@@ -1,6 +1,9 @@
 /* vectors.c: the walk shared by the vector tests. */
 #include "vectors.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "check.h"
 
 static int
@@ -41,4 +44,31 @@ test_vectors_walk(const char *path, const char *key,
     int n = walk(doc, key, fn);
     json_decref(doc);
     return n;
+}
+
+void
+test_vectors_envelope(const json_t *rec, cel_envelope_t *env)
+{
+    const json_t *p = json_object_get(rec, "properties");
+    const char *body = json_string_value(json_object_get(rec, "body_utf8"));
+
+    cel_envelope_init(env);
+    snprintf(env->content_type, sizeof(env->content_type), "%s",
+             json_string_value(json_object_get(p, "content_type")));
+    snprintf(env->content_encoding, sizeof(env->content_encoding), "%s",
+             json_string_value(json_object_get(p, "content_encoding")));
+#define OPT(field)                                                             \
+    if (json_string_value(json_object_get(p, #field)))                         \
+    snprintf(env->field, sizeof(env->field), "%s",                             \
+             json_string_value(json_object_get(p, #field)))
+    OPT(correlation_id);
+    OPT(reply_to);
+    OPT(expiration);
+#undef OPT
+    env->delivery_mode =
+        (int)json_integer_value(json_object_get(p, "delivery_mode"));
+    env->priority = (int)json_integer_value(json_object_get(p, "priority"));
+    env->headers = json_deep_copy(json_object_get(p, "headers"));
+    env->body = body;
+    env->body_len = strlen(body);
 }
