@@ -6,8 +6,13 @@ warm-up run that is not counted. Prints a table, and writes it with the
 raw figures and a plot to docs/.
 
 Usage: /usr/bin/python3 bench/run.py BUILD_DIR [--quick] [--runs K]
+           [--only SECTION,...] [-c C,...] [--baseline OTHER_BUILD]...
        (broker: $CELERIAC_BROKER_URL, else the private node on
-       $CELERIAC_BROKER_PORT; scripts/bench sets one up)"""
+       $CELERIAC_BROKER_PORT; scripts/bench sets one up)
+--only runs some sections (ceiling, throughput, pyproducer, chains,
+latency, cpu, footprint), prints their figures and writes nothing.
+--baseline runs workerd from another build in the same throughput turns,
+against the same producer: a worker change's cost on plain tasks."""
 import argparse
 import json
 import os
@@ -22,6 +27,43 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INTEROP = os.path.join(ROOT, 'tests', 'interop')
 PY = '/usr/bin/python3'
+STEPS = 10  # add steps per chain
+
+
+def chain_producer(n, queue):
+    """run.py --chain-producer N QUEUE: a Python Celery 5 producer sends N
+    chains of STEPS add steps, chain(add.s(i, 0), *[add.s(1)] * 9), as fast
+    as it can, then collects each chain's last result (ResultSet.get, as a
+    Celery user would) and checks it is i + 9. Prints steps/s from the
+    first send to the last result, as JSON, with the producer's own CPU
+    seconds in that time (how much of it the producer was the bound). The
+    app's default queue is QUEUE: a Celery worker sends each next step
+    there (workerd sends it where the step came from, the same queue)."""
+    os.environ['CELERIAC_TEST_QUEUE'] = queue
+    sys.path.insert(0, INTEROP)
+    from celery import chain
+    from celery.result import ResultSet
+    from pytasks import add
+    cpu0 = os.times()
+    t0 = time.monotonic()
+    last = [chain(add.s(i, 0), *[add.s(1)] * (STEPS - 1)).apply_async()
+            for i in range(n)]
+    t1 = time.monotonic()
+    values = ResultSet(last).get(timeout=600)
+    t2 = time.monotonic()
+    wrong = sum(1 for i, v in enumerate(values) if v != i + STEPS - 1)
+    cpu = os.times()
+    print(json.dumps({'chains': n, 'steps': n * STEPS,
+                      'steps_per_s': n * STEPS / (t2 - t0),
+                      'send_s': t1 - t0, 'wall_s': t2 - t0,
+                      'producer_cpu_s': (cpu.user + cpu.system -
+                                         cpu0.user - cpu0.system),
+                      'wrong': wrong}))
+    sys.exit(1 if wrong else 0)
+
+
+if sys.argv[1:2] == ['--chain-producer']:
+    chain_producer(int(sys.argv[2]), sys.argv[3])
 
 p = argparse.ArgumentParser()
 p.add_argument('build')
@@ -31,7 +73,26 @@ p.add_argument('--runs', type=int, default=3)
 p.add_argument('--out', default=os.path.join(ROOT, 'docs'))
 p.add_argument('--report-only', action='store_true',
                help='rewrite the table and plot from OUT/bench-results.json')
+SECTIONS = ('ceiling', 'throughput', 'pyproducer', 'chains', 'latency', 'cpu',
+            'footprint')
+p.add_argument('--only', type=lambda x: x.split(','),
+               help='comma-separated sections to run (%s); prints their '
+                    'figures, writes nothing' % ', '.join(SECTIONS))
+p.add_argument('-c', '--concurrency', type=lambda x: [int(c) for c in
+                                                      x.split(',')],
+               help='with --only throughput: these concurrencies only '
+                    '(default 1,2,4)')
+p.add_argument('--baseline', action='append', default=[],
+               metavar='OTHER_BUILD',
+               help='also run workerd from OTHER_BUILD in the throughput '
+                    'turns (same producer), and give the ratio to it')
 args = p.parse_args()
+if args.only and set(args.only) - set(SECTIONS):
+    p.error('--only: unknown section %s' % ', '.join(set(args.only) -
+                                                    set(SECTIONS)))
+if args.concurrency and not args.only:
+    p.error('-c only with --only: the full report is at -c 1, 2 and 4')
+CONCURRENCY = args.concurrency or [1, 2, 4]
 BIN = os.path.join(args.build, 'bin')
 LIB = os.path.join(args.build, 'lib', 'libexample_tasks.so')
 URL = (os.environ.get('CELERIAC_BROKER_URL') or
@@ -42,6 +103,8 @@ RUNS = 1 if args.quick else args.runs
 N = 2000 if args.quick else 50000
 LAT_N = 200 if args.quick else 5000
 INFLIGHT_N = 5000 if args.quick else 1000000
+CHAINS = 50 if args.quick else 1000  # chains of STEPS steps
+CHAIN_C = 2  # the concurrency both workers run chains at
 PREFETCH = 1024  # per workerd child; what short tasks want (see PERFORMANCE)
 CELERY_PREFETCH = 64  # Celery's best here (../shared/bench/RESULTS.md)
 ENV = dict(os.environ, CELERIAC_BROKER_URL=URL)
@@ -79,15 +142,21 @@ def run_json(cmd, env=ENV, timeout=1800):
 
 
 class Worker:
-    """workerd or a Celery worker on a fresh queue, ready when started."""
+    """workerd or a Celery worker on a fresh queue, ready when started.
+    build: workerd and its tasks from another build directory."""
 
-    def __init__(self, kind, c, prefetch):
+    def __init__(self, kind, c, prefetch, build=None):
         self.queue = new_queue(kind)
         self.kind = kind
+        self.logf = None
         if kind == 'celeriac':
-            self.logf = open('/tmp/bench-workerd-%d.log' % os.getpid(), 'w+')
+            bin_ = os.path.join(build, 'bin') if build else BIN
+            lib = (os.path.join(build, 'lib', 'libexample_tasks.so') if build
+                   else LIB)
+            # One log per worker: several run at once (baselines, cpu).
+            self.logf = open('/tmp/%s.log' % self.queue, 'w+')
             self.proc = subprocess.Popen(
-                [os.path.join(BIN, 'workerd'), '-A', LIB, '-c', str(c), '-Q',
+                [os.path.join(bin_, 'workerd'), '-A', lib, '-c', str(c), '-Q',
                  self.queue, '-b', URL, '--prefetch-multiplier',
                  str(prefetch)], stderr=self.logf)
             self.wait(lambda: ' ready: ' in open(self.logf.name).read())
@@ -131,6 +200,7 @@ class Worker:
                 [status(k, 'VmHWM') for k in kids])
 
     def stop(self):
+        alive = self.proc.poll() is None
         self.proc.terminate()
         try:
             self.proc.wait(timeout=60)
@@ -138,6 +208,12 @@ class Worker:
             self.proc.kill()
             self.proc.wait()
         ctl('delete_queue', self.queue)
+        if self.logf:
+            self.logf.close()
+            if alive:
+                os.remove(self.logf.name)
+            else:
+                log('workerd exited early; its log: %s' % self.logf.name)
 
 
 def measure(fn, key):
@@ -171,6 +247,8 @@ def throughput(c):
     worker of that layout could reach at that concurrency."""
     w = {'celeriac': Worker('celeriac', c, PREFETCH),
          'celery': Worker('celery', c, CELERY_PREFETCH)}
+    for i, build in enumerate(args.baseline):
+        w['baseline%d' % i] = Worker('celeriac', c, PREFETCH, build)
     tool = [os.path.join(BIN, 'bench_tasks'), 'throughput', str(N)]
     raw = [os.path.join(BIN, 'bench_raw'), str(N)]
     cmds = {'celeriac_c%d' % c: tool + [w['celeriac'].queue],
@@ -179,6 +257,8 @@ def throughput(c):
             'celery_c%d' % c: tool + [w['celery'].queue],
             'raw_c%d' % c: raw + [str(c), 'persistent'],
             'dispatch_c%d' % c: raw + [str(c), 'persistent', 'dispatch']}
+    for i in range(len(args.baseline)):
+        cmds['baseline%d_c%d' % (i, c)] = tool + [w['baseline%d' % i].queue]
     try:
         for cmd in cmds.values():
             check(run_json(cmd))  # warm-up
@@ -197,6 +277,38 @@ def throughput(c):
     pairs = zip(runs['raw_c%d' % c], runs['celery_c%d' % c])
     results['raw_ratio_c%d' % c] = statistics.median(
         a['tasks_per_s'] / b['tasks_per_s'] for a, b in pairs)
+    for i in range(len(args.baseline)):
+        pairs = zip(runs['celeriac_c%d' % c], runs['baseline%d_c%d' % (i, c)])
+        results['baseline%d_ratio_c%d' % (i, c)] = statistics.median(
+            a['tasks_per_s'] / b['tasks_per_s'] for a, b in pairs)
+
+
+def chains(c):
+    """Chain throughput: the same Python Celery producer (there is no C
+    chain API yet) sends CHAINS chains of STEPS add steps to workerd and to
+    a Celery worker at -c c, in turns as for throughput; steps/s from the
+    first send to the last chain's result, every value checked. Each step
+    is a task message consumed and the next one published by the worker,
+    and a result read by the producer."""
+    w = {'celeriac': Worker('celeriac', c, PREFETCH),
+         'celery': Worker('celery', c, CELERY_PREFETCH)}
+    cmds = {k: [PY, os.path.abspath(__file__), '--chain-producer',
+                str(CHAINS), x.queue] for k, x in w.items()}
+    try:
+        for cmd in cmds.values():
+            check(run_json(cmd))  # warm-up
+        runs = {k: [] for k in cmds}
+        for _ in range(RUNS):
+            for k, cmd in cmds.items():
+                runs[k].append(check(run_json(cmd)))
+    finally:
+        for x in w.values():
+            x.stop()
+    for k in cmds:
+        results['chains_%s_c%d' % (k, c)] = summary(runs[k], 'steps_per_s')
+    pairs = zip(runs['celeriac'], runs['celery'])
+    results['chains_ratio_c%d' % c] = statistics.median(
+        a['steps_per_s'] / b['steps_per_s'] for a, b in pairs)
 
 
 def python_producer(c):
@@ -326,27 +438,65 @@ def main():
     results['machine'] = machine()
     results['config'] = {'n': N, 'runs': RUNS, 'latency_n': LAT_N,
                          'workerd_prefetch': PREFETCH,
-                         'celery_prefetch': CELERY_PREFETCH}
-    log('== ceiling (bench_raw)')
-    raw = [os.path.join(BIN, 'bench_raw'), str(max(N, 50000) if not args.quick
-                                                else N), '1']
-    results['ceiling'] = measure(lambda: run_json(raw + ['persistent']),
-                                 'tasks_per_s')
-    results['ceiling_transient'] = measure(
-        lambda: run_json(raw + ['transient']), 'tasks_per_s')
-    for c in (1, 2, 4):
-        log('== celeriac and celery -c %d, interleaved' % c)
-        throughput(c)
-    log('== python producer -> workerd -c 2')
-    results['pyproducer_workerd_c2'] = python_producer(2)
-    log('== latency')
-    latency()
-    log('== cpu-bound')
-    results['cpu'] = cpu()
-    log('== footprint')
-    results['footprint'] = footprint()
+                         'celery_prefetch': CELERY_PREFETCH,
+                         'chains': CHAINS, 'chain_steps': STEPS,
+                         'chain_concurrency': CHAIN_C,
+                         'baselines': args.baseline}
+    run = set(args.only or SECTIONS)
+    if 'ceiling' in run:
+        log('== ceiling (bench_raw)')
+        raw = [os.path.join(BIN, 'bench_raw'),
+               str(max(N, 50000) if not args.quick else N), '1']
+        results['ceiling'] = measure(lambda: run_json(raw + ['persistent']),
+                                     'tasks_per_s')
+        results['ceiling_transient'] = measure(
+            lambda: run_json(raw + ['transient']), 'tasks_per_s')
+    if 'throughput' in run:
+        for c in CONCURRENCY:
+            log('== celeriac and celery -c %d, interleaved' % c)
+            throughput(c)
+    if 'pyproducer' in run:
+        log('== python producer -> workerd -c 2')
+        results['pyproducer_workerd_c2'] = python_producer(2)
+    if 'chains' in run:
+        log('== chains: python producer -> workerd and celery -c %d, '
+            'interleaved' % CHAIN_C)
+        chains(CHAIN_C)
+    if 'latency' in run:
+        log('== latency')
+        latency()
+    if 'cpu' in run:
+        log('== cpu-bound')
+        results['cpu'] = cpu()
+    if 'footprint' in run:
+        log('== footprint')
+        results['footprint'] = footprint()
     results['elapsed_s'] = time.time() - t0
-    report()
+    if args.only:
+        report_only_sections()
+    else:
+        report()
+
+
+def report_only_sections():
+    """--only: each median and ratio of the sections run, and all the raw
+    figures (cpu and footprint's too) as JSON on the last line; docs/ is
+    left as it is."""
+    r = results
+    lines = ['| figure | median (min – max) |', '|---|---|']
+    for k, v in r.items():
+        if isinstance(v, dict) and 'median' in v:
+            lines.append('| %s | %s |' % (k, fmt(v)))
+        elif 'ratio' in k and isinstance(v, float):
+            lines.append('| %s | %.2fx |' % (k, v))
+    for i, build in enumerate(args.baseline):
+        lines.append('')
+        lines.append('baseline%d: workerd from %s; baseline%d_ratio_cN is '
+                     'this build\'s tasks/s over its' % (i, build, i))
+    lines.append('')
+    lines.append('The run took %.0f s.' % r['elapsed_s'])
+    print('\n'.join(lines))
+    print(json.dumps(r))
 
 
 def ratio(c):
@@ -443,8 +593,9 @@ def report():
               % fmt(r['pyproducer_workerd_c2']),
               '| ceiling: raw rabbitmq-c loop, task- and result-shaped '
               'messages, persistent | %s |' % fmt(r['ceiling']),
-              '| ceiling, transient | %s |' % fmt(r['ceiling_transient']), '',
-              '## Round trip latency (%s sequential `add`, workers at -c 2)'
+              '| ceiling, transient | %s |' % fmt(r['ceiling_transient']), '']
+    lines += chain_report()
+    lines += ['## Round trip latency (%s sequential `add`, workers at -c 2)'
               % '{:,}'.format(LAT_N), '',
               '| | p50 ms | p99 ms | max ms |', '|---|---|---|---|']
     for k, name in (('latency_celeriac', 'celeriac'),
@@ -507,6 +658,27 @@ def report():
     with open(os.path.join(args.out, 'bench-results.json'), 'w') as fh:
         json.dump(r, fh, indent=1)
     plot()
+
+
+def chain_report():
+    """The chains section of the report (none in results from before it)."""
+    r = results
+    cfg = r['config']
+    c = cfg.get('chain_concurrency', CHAIN_C)
+    a, b = r.get('chains_celeriac_c%d' % c), r.get('chains_celery_c%d' % c)
+    if not a or not b:
+        return []
+    return ['## Chains (%d steps × %s), steps/s' % (
+                cfg['chain_steps'], '{:,}'.format(cfg['chains'])), '',
+            'One Python Celery producer sends `chain(add.s(i, 0), '
+            '*[add.s(1)] * %d)` for each i as fast as it can, then collects '
+            'every chain\'s result and checks it is i + %d; steps/s from the '
+            'first send to the last result. workerd and the Celery worker '
+            'run at -c %d in turns.' % (cfg['chain_steps'] - 1,
+                                        cfg['chain_steps'] - 1, c), '',
+            '| workerd | Celery worker | ratio |', '|---|---|---|',
+            '| %s | %s | %.1fx |' % (fmt(a), fmt(b),
+                                     r['chains_ratio_c%d' % c]), '']
 
 
 def plot():
