@@ -1,9 +1,12 @@
 /* messaging.c: publish, receive, ack and reject. Receiving reads one frame
  * sequence at a time with a timeout, so callers can check their own flags
  * (shutdown, deadlines) between calls; frames that are not deliveries
- * (returns, confirms, closes, cancels) are handled here. */
+ * (confirms, closes, cancels) are handled here, and a returned message
+ * goes to the caller like a delivery. */
 #include "broker_internal.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,10 +58,9 @@ read_confirms(cel_broker_t *b, int timeout_ms, cel_error_t *err)
     }
 }
 
-int
-cel_broker_publish(cel_broker_t *b, const char *exchange,
-                   const char *routing_key, const cel_envelope_t *env,
-                   cel_error_t *err)
+static int
+publish(cel_broker_t *b, const char *exchange, const char *routing_key,
+        bool mandatory, const cel_envelope_t *env, cel_error_t *err)
 {
     amqp_basic_properties_t props;
     amqp_bytes_t body = {env->body_len, (void *)env->body};
@@ -72,7 +74,7 @@ cel_broker_publish(cel_broker_t *b, const char *exchange,
     if (r == 0) {
         int status = amqp_basic_publish(
             b->conn, b->channel, amqp_cstring_bytes(exchange),
-            amqp_cstring_bytes(routing_key), 0, 0, &props, body);
+            amqp_cstring_bytes(routing_key), mandatory, 0, &props, body);
         r = cel__broker_status(b, status, "basic.publish", err);
     }
     recycle_amqp_pool(&b->pool);
@@ -83,6 +85,35 @@ cel_broker_publish(cel_broker_t *b, const char *exchange,
         r = r == CEL_ETIMEDOUT ? 0 : r;
     }
     return r;
+}
+
+int
+cel_broker_publish(cel_broker_t *b, const char *exchange,
+                   const char *routing_key, const cel_envelope_t *env,
+                   cel_error_t *err)
+{
+    return publish(b, exchange, routing_key, false, env, err);
+}
+
+int
+cel_broker_publish_mandatory(cel_broker_t *b, const char *exchange,
+                             const char *routing_key, const cel_envelope_t *env,
+                             cel_error_t *err)
+{
+    return publish(b, exchange, routing_key, true, env, err);
+}
+
+int
+cel_broker_sync(cel_broker_t *b, cel_error_t *err)
+{
+    if (b->closed) {
+        return cel_error_set(err, CEL_ECLOSED, "sync: connection closed");
+    }
+    cel_broker_cork(b, false); /* an answer is awaited */
+    amqp_exchange_declare(b->conn, b->channel, amqp_cstring_bytes("amq.direct"),
+                          amqp_cstring_bytes("direct"), 1, 0, 0, 0,
+                          amqp_empty_table);
+    return cel__broker_check(b, amqp_get_rpc_reply(b->conn), "sync", err);
 }
 
 int
@@ -156,16 +187,34 @@ fill_delivery(amqp_envelope_t *e, cel_delivery_t *d)
     e->message.body = amqp_empty_bytes;
 }
 
+/* A message of ours, published with mandatory, that no queue took: the
+ * broker sends it back whole (basic.return, then its header and body).
+ * d gets it as it would a delivery, its body taken over. Headers that
+ * cannot be read are left out: what we published can be read back. */
 static int
-skip_returned(cel_broker_t *b, amqp_channel_t ch)
+returned(cel_broker_t *b, const amqp_frame_t *f, cel_delivery_t *d,
+         cel_error_t *err)
 {
+    const amqp_basic_return_t *m = f->payload.method.decoded;
     amqp_message_t msg;
-    amqp_rpc_reply_t r = amqp_read_message(b->conn, ch, &msg, 0);
 
-    if (r.reply_type == AMQP_RESPONSE_NORMAL) {
-        amqp_destroy_message(&msg);
+    /* Copied first: reading the content may reuse the frame's memory. */
+    d->returned = true;
+    d->reply_code = m->reply_code;
+    cel__copy_bytes(d->reply_text, sizeof(d->reply_text), &m->reply_text);
+    cel__copy_bytes(d->exchange, sizeof(d->exchange), &m->exchange);
+    cel__copy_bytes(d->routing_key, sizeof(d->routing_key), &m->routing_key);
+    amqp_rpc_reply_t r = amqp_read_message(b->conn, f->channel, &msg, 0);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+        return cel__broker_check(b, r, "basic.return", err);
     }
-    return 0;
+    d->env.body_owned = msg.body.bytes;
+    d->env.body_len = msg.body.len;
+    d->env.body = d->env.body_owned ? d->env.body_owned : "";
+    msg.body = amqp_empty_bytes;
+    (void)cel__envelope_from_props(&msg.properties, &d->env, NULL);
+    amqp_destroy_message(&msg);
+    return CEL_BROKER_RETURNED;
 }
 
 /* The broker stopped a consumer (its queue was deleted, or its node went
@@ -185,7 +234,8 @@ cancelled(const amqp_method_t *m, cel_delivery_t *d, cel_error_t *err)
 }
 
 /* Handles a frame that arrived where a delivery was expected. Returns 0
- * when the caller may just wait again, or an error. */
+ * when the caller may just wait again, CEL_BROKER_RETURNED, or an
+ * error. */
 static int
 other_frame(cel_broker_t *b, cel_delivery_t *d, cel_error_t *err)
 {
@@ -202,7 +252,7 @@ other_frame(cel_broker_t *b, cel_delivery_t *d, cel_error_t *err)
     switch (f.payload.method.id) {
     case AMQP_BASIC_ACK_METHOD:
     case AMQP_BASIC_NACK_METHOD: return 0;
-    case AMQP_BASIC_RETURN_METHOD: return skip_returned(b, f.channel);
+    case AMQP_BASIC_RETURN_METHOD: return returned(b, &f, d, err);
     case AMQP_BASIC_CANCEL_METHOD: return cancelled(&f.payload.method, d, err);
     case AMQP_CHANNEL_CLOSE_METHOD:
     case AMQP_CONNECTION_CLOSE_METHOD:
@@ -250,6 +300,20 @@ cel_broker_next(cel_broker_t *b, int timeout_ms, cel_delivery_t *d,
             return cel_error_set(err, CEL_ETIMEDOUT, "receive: timed out");
         }
     }
+}
+
+bool
+cel_broker_caught_up(const cel_broker_t *b)
+{
+    struct pollfd p = {.fd = cel_broker_fd(b), .events = POLLIN};
+
+    if (p.fd < 0 || cel_broker_pending(b)) {
+        return false;
+    }
+    int n;
+    while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR) {
+    }
+    return n == 0;
 }
 
 void

@@ -116,11 +116,23 @@ CEL_NODISCARD int cel_broker_cancel(cel_broker_t *b, const char *tag,
 
 /* cel_broker_publish sends env to exchange with routing_key. Publishing is
  * asynchronous: success means the frames were written, not that the broker
- * took them; for that, use confirm mode and cel_broker_wait_confirms. */
+ * took them; for that, use confirm mode and cel_broker_wait_confirms. A
+ * message that no queue takes is dropped by the broker. */
 CEL_NODISCARD int cel_broker_publish(cel_broker_t *b, const char *exchange,
                                      const char *routing_key,
                                      const cel_envelope_t *env,
                                      cel_error_t *err);
+
+/* cel_broker_publish_mandatory is cel_broker_publish with AMQP's mandatory
+ * flag: a message that no queue takes (its routing key names no queue,
+ * e.g. a reply queue that was deleted) comes back whole on this channel,
+ * and a later cel_broker_next returns it (CEL_BROKER_RETURNED) instead of
+ * the broker dropping it. A message that is routed costs the same. */
+CEL_NODISCARD int cel_broker_publish_mandatory(cel_broker_t *b,
+                                               const char *exchange,
+                                               const char *routing_key,
+                                               const cel_envelope_t *env,
+                                               cel_error_t *err);
 
 /* cel_broker_confirm_select puts the channel in publisher-confirm mode
  * (once; later calls do nothing). From then on the broker confirms every
@@ -139,26 +151,50 @@ CEL_NODISCARD int cel_broker_drain(cel_broker_t *b, cel_error_t *err);
 CEL_NODISCARD int cel_broker_wait_confirms(cel_broker_t *b, int timeout_ms,
                                            cel_error_t *err);
 
+/* cel_broker_sync waits until the broker has handled everything sent on
+ * the channel so far (a passive declare of amq.direct, which every AMQP
+ * broker has). The broker returns an unroutable mandatory message as it
+ * handles its publish, so after a sync the return of every earlier
+ * publish, if any, is read: it comes out of cel_broker_next before
+ * anything read later, and once cel_broker_pending is false it has come
+ * out. Returns 0, or the error that closed the channel or connection. */
+CEL_NODISCARD int cel_broker_sync(cel_broker_t *b, cel_error_t *err);
+
 /* One message received from a consumer. env owns its headers and body.
  * cancelled is set, with CEL_EBROKER and no message, when the broker
  * cancelled a consumer of the channel (basic.cancel: its queue was
  * deleted); the connection and the channel still work, so declaring the
- * queue and consuming again is enough. */
+ * queue and consuming again is enough. returned is set, with
+ * CEL_BROKER_RETURNED, for a message of ours published with mandatory
+ * that no queue took (basic.return): env is that message (owned, as for
+ * a delivery), exchange and routing_key are where it was published,
+ * reply_code and reply_text say why (312 NO_ROUTE), and delivery_tag is 0
+ * (there is nothing to ack). */
 typedef struct {
     cel_envelope_t env;
     uint64_t delivery_tag;
     bool redelivered;
     bool cancelled;
+    bool returned;
+    int reply_code;
+    char reply_text[64]; /* cut */
     char exchange[CEL_SHORTSTR_SIZE];
     char routing_key[CEL_SHORTSTR_SIZE];
 } cel_delivery_t;
 
+/* cel_broker_next's answer for a returned message: positive, so that a
+ * caller that never publishes with mandatory (and never sees it) still
+ * takes any non-zero answer for "no delivery". */
+#define CEL_BROKER_RETURNED 1
+
 /* cel_broker_next waits up to timeout_ms (0: just look, -1: forever) for a
  * delivery. Returns 0 with *d filled (release it with cel_delivery_clear),
- * CEL_ETIMEDOUT when nothing came, CEL_ECLOSED when the broker closed the
- * connection, or CEL_EBROKER (d->cancelled when a consumer was cancelled,
- * "basic.cancel: the broker cancelled consumer TAG (its queue was
- * deleted?)"). CEL_EPROTO means a delivery came whose
+ * CEL_BROKER_RETURNED with *d holding a returned message (d->returned;
+ * release it the same way; its headers are left out if they cannot be
+ * read), CEL_ETIMEDOUT when nothing came, CEL_ECLOSED when the broker
+ * closed the connection, or CEL_EBROKER (d->cancelled when a consumer was
+ * cancelled, "basic.cancel: the broker cancelled consumer TAG (its queue
+ * was deleted?)"). CEL_EPROTO means a delivery came whose
  * headers cannot be read (strings that are not UTF-8, nesting too deep):
  * *d then has its tag, body and the other properties, but no headers, and
  * the connection is fine; the caller should reject the message. */
@@ -187,6 +223,11 @@ int cel_broker_socket_fd(const cel_broker_t *b);
 /* cel_broker_pending is true when frames are already read and buffered, so
  * cel_broker_next(b, 0, ...) can return one without touching the socket. */
 bool cel_broker_pending(const cel_broker_t *b);
+
+/* cel_broker_caught_up is true when everything the broker sent until
+ * about now has been handed out by cel_broker_next: nothing is buffered
+ * and the socket holds nothing unread. It costs a system call (ioctl). */
+bool cel_broker_caught_up(const cel_broker_t *b);
 
 #ifdef __cplusplus
 }
