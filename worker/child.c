@@ -220,6 +220,7 @@ serve(cel_child_t *c, cel_held_t *held)
     cel_delivery_t d;
     int64_t next_us = 0, due = 0;
 
+    cel__returned_connected(c);
     while (!cel__child_stop) {
         if (cel__report_lost(c) != 0 ||
             cel__held_run_due(c, held, &next_us) != 0) {
@@ -236,6 +237,9 @@ serve(cel_child_t *c, cel_held_t *held)
         bool more = cel_broker_pending(c->broker);
         cel_broker_cork(c->broker, more);
         int timeout = poll_timeout(next_us);
+        if (cel__returned_run_due(c, &timeout) != 0) {
+            return SERVE_BROKEN;
+        }
         bool linger = !more && c->acks_due > 0 && timeout > ACK_LINGER_MS;
         int r = cel_broker_next(c->broker, linger ? ACK_LINGER_MS : timeout, &d,
                                 &err);
@@ -243,6 +247,10 @@ serve(cel_child_t *c, cel_held_t *held)
             if (c->acks_due > 0 && cel__flush_acks(c) != 0) {
                 return SERVE_BROKEN;
             }
+            continue;
+        }
+        if (r == CEL_BROKER_RETURNED) {
+            cel__returned_add(c, &d); /* a result of ours, not routed */
             continue;
         }
         if (r == CEL_EPROTO && d.delivery_tag != 0) {
@@ -310,6 +318,7 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
         cel_clock_sleep_ms(500, &cel__child_stop);
     }
     cel__held_free(&held);
+    cel__returned_free(c.returned);
     CEL_LOG(CEL_LOG_INFO, "%s after %llu tasks",
             r == SERVE_RETIRE ? "retired" : "warm shutdown done",
             (unsigned long long)c.tasks_done);

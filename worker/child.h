@@ -16,12 +16,15 @@
 #include "config.h"
 #include "registry.h"
 
+typedef struct cel_returned cel_returned_t;
+
 typedef struct {
     const cel_worker_config_t *cfg;
     const cel_registry_t *reg;
     cel_board_t *board;
     int slot;
     cel_broker_t *broker;
+    cel_returned_t *returned; /* results the broker returned; NULL: none */
     uint64_t tasks_done;
     uint64_t ack_upto; /* tasks done up to this tag, their ack not sent */
     int acks_due;      /* how many */
@@ -73,11 +76,26 @@ void cel__guard_broken(cel_child_t *c);
 /* cel__reply_publish sends a task's outcome (state, result and traceback,
  * borrowed; either may be NULL) to reply_to, unless nobody asked for it
  * (reply_to or id NULL or ""). A result that cannot be encoded, or is over
- * --max-result-size, is replaced by a FAILURE saying why. Returns 0, or a
- * broker error after which the connection must be rebuilt. */
+ * --max-result-size, is replaced by a FAILURE saying why. It is published
+ * with mandatory: if reply_to does not exist, the broker returns it (see
+ * returned.c). Returns 0, or a broker error after which the connection
+ * must be rebuilt. */
 int cel__reply_publish(cel_child_t *c, const char *reply_to, const char *id,
                        const char *correlation_id, cel_state_t state,
                        const json_t *result, const char *traceback);
+
+/* returned.c: results whose reply queue did not exist, which the broker
+ * returned (cel__reply_publish uses mandatory), published again for
+ * CEL_RETURN_WINDOW_MS. cel__returned_add keeps d's message (a returned
+ * one), and clears d; cel__returned_run_due publishes what is due and
+ * lowers *timeout_ms to the time until the next, returning 0 or a broker
+ * error; cel__returned_connected, at each new connection, has what the
+ * old one published go again; cel__returned_free logs what was never
+ * delivered and frees it (NULL is a no-op). */
+void cel__returned_add(cel_child_t *c, cel_delivery_t *d);
+int cel__returned_run_due(cel_child_t *c, int *timeout_ms);
+void cel__returned_connected(cel_child_t *c);
+void cel__returned_free(cel_returned_t *rt);
 
 /* cel__retry_send publishes m again for its retry in countdown_s seconds.
  * Returns 0, a broker error (see cel__broker_broken), or another code

@@ -8,7 +8,12 @@
  * AMQP; when it refuses a result anyway (a node configured below the
  * bound), its reply text names the limit, and every child of this workerd
  * holds results to it from then on, so the redelivered task's result
- * becomes a ResultTooLarge instead of being refused again. */
+ * becomes a ResultTooLarge instead of being refused again.
+ *
+ * Results go with mandatory: one whose reply queue does not exist (deleted,
+ * and soon declared again by its client) comes back from the broker
+ * instead of vanishing, and returned.c publishes it again. For a queue that
+ * exists, mandatory costs the broker nothing. */
 #include "child.h"
 
 #include <cel/log.h>
@@ -90,7 +95,7 @@ cel__reply_publish(cel_child_t *c, const char *reply_to, const char *id,
     int r = encode_outcome(c, id, correlation_id, state, result, traceback,
                            &env, &err);
     if (r == 0) {
-        r = cel_broker_publish(c->broker, "", reply_to, &env, &err);
+        r = cel_broker_publish_mandatory(c->broker, "", reply_to, &env, &err);
         cel_envelope_clear(&env);
     }
     if (r != 0) {

@@ -147,6 +147,17 @@ CEL_NODISCARD int cel_task_decode(const cel_envelope_t *env,
                                   cel_error_t *err);
 void cel_task_msg_clear(cel_task_msg_t *msg);
 
+/* How long workerd goes on publishing results the broker returned because
+ * their reply queue did not exist (it publishes results with mandatory):
+ * the oldest result for such a queue goes again 0.25, 0.5, 1, 2, 4 and 8 s
+ * after the queue's first result came back, and the others follow the
+ * first that the broker keeps. A reply queue that is deleted, and declared
+ * again by its client under the same name within this, loses no result of
+ * workerd's; celeriac's producer keeps the results pending at a deletion
+ * pending only when its queue was gone for less than this, less a margin.
+ * Shared by both sides, which must agree on it. */
+#define CEL_RETURN_WINDOW_MS 8000
+
 /* cel_result_encode builds an rpc:// result message for task_id into env:
  * body {"task_id","status","result","traceback","children"}, properties
  * application/json, utf-8, delivery_mode 1, correlation_id = correlation_id
