@@ -15,6 +15,14 @@
 #define DEFAULT_RESULT_EXPIRES_MS 86400000 /* Celery's result_expires */
 #define RECONNECT_TRIES           6 /* backoff 0.1 s .. 3.2 s, 6.3 s in all */
 
+/* What a deletion of the reply queue may have lost (cel__client_redeclare):
+ * whether the reply connection is caught up is looked at no more often
+ * than CHECK_EVERY_MS, unless BEHIND_BYTES / 2 were read meanwhile; the
+ * queue may be gone up to CEL_RETURN_WINDOW_MS less GONE_MARGIN_MS. */
+#define CHECK_EVERY_MS 100
+#define GONE_MARGIN_MS 1000
+#define BEHIND_BYTES   65536
+
 static _Thread_local cel_error_t thread_error;
 
 cel_error_t *
@@ -83,7 +91,29 @@ declare_reply_queue(cel_client_t *c, int64_t expires_ms, cel_error_t *err)
         r = cel_broker_consume(c->rx, c->reply_queue, true, tag, sizeof(tag),
                                err);
     }
+    if (r == 0) { /* the queue exists from here: a deletion comes after */
+        c->ok_at_ms = c->checked_at_ms = cel_clock_now_ms();
+        c->read_since_ok = 0;
+    }
     return r;
+}
+
+void
+cel__client_note_read(cel_client_t *c, size_t bytes, bool cancelled)
+{
+    int64_t now = cel_clock_now_ms();
+
+    c->read_at_ms = now;
+    c->read_since_ok += bytes;
+    if (cancelled || (now - c->checked_at_ms < CHECK_EVERY_MS &&
+                      c->read_since_ok < BEHIND_BYTES / 2)) {
+        return;
+    }
+    c->checked_at_ms = now;
+    if (cel_broker_caught_up(c->rx)) {
+        c->ok_at_ms = now;
+        c->read_since_ok = 0;
+    }
 }
 
 static cel_client_t *
@@ -196,6 +226,7 @@ cel_client_open(const cel_client_opts_t *opts, cel_client_t **out,
     cel_task_origin(c->origin, sizeof(c->origin));
     c->result_expires_ms = o->result_expires_ms;
     c->connect_timeout_ms = o->connect_timeout_ms;
+    c->celery_workers = o->celery_workers;
     int r = open_connections(c, err);
     if (r != 0) {
         cel_client_close(c);
@@ -229,30 +260,86 @@ cel__lose_pending(cel_client_t *c)
     cel__pending_take_all(&c->pending, lose);
 }
 
-/* Which replies the broker dropped while the queue was missing cannot be
- * known: a reply published before the queue is declared again is gone,
- * one published after it arrives, and nothing tells them apart. Waiting
- * on would hang for ever on a dropped one (a wait with no limit, join,
- * a callback that never runs), so the rule is the lost connection's:
- * every result pending at the cancel fails now with CEL_ECONN, and a
- * reply that still comes for one of them is dropped as for a freed
- * result. The name stays the same, so that tasks whose messages are on
- * their way carry a reply_to that works again. */
+/* Whether the results pending at a deletion of the reply queue may have
+ * lost their replies, the queue having been missing for gone_ms at most
+ * and unread bytes having been read since the client was last caught up;
+ * if so, c->dropped_why says why, after "reply queue Q was deleted". */
+static bool
+may_be_lost(cel_client_t *c, int64_t gone_ms, size_t unread)
+{
+    const size_t size = sizeof(c->dropped_why);
+
+    if (c->celery_workers) {
+        snprintf(c->dropped_why, size, " (celery_workers is set)");
+    } else if (gone_ms >= CEL_RETURN_WINDOW_MS - GONE_MARGIN_MS) {
+        snprintf(c->dropped_why, size, " and was gone for up to %.1f s",
+                 (double)gone_ms / 1000.0);
+    } else if (unread >= BEHIND_BYTES) {
+        snprintf(c->dropped_why, size, " with replies perhaps in it");
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* Replies can be lost in two ways while the queue is missing. One
+ * published then finds no queue: workerd publishes results with
+ * mandatory, gets such a one back and publishes it again for
+ * CEL_RETURN_WINDOW_MS after it came back, so it arrives if the queue is
+ * back within that. The deletion came after ok_at_ms (the client was then
+ * caught up and saw no cancel), and every reply published since came
+ * back after that, so a queue back less than the window (less a margin
+ * for clocks and latency) after ok_at_ms loses none of those. And one
+ * still in the queue when it was deleted goes with it: with a consumer
+ * that reads, the broker keeps none there unless the client fell behind,
+ * its socket full, so the results fail when much was read between the
+ * last catch-up and the cancel. Past the window the results pending at
+ * the cancel fail with CEL_ECONN, and a reply that still comes for one of
+ * them is dropped as for a freed result.
+ *
+ * Celery's own workers publish a result once, without mandatory: one
+ * published into the gap is lost without a trace, and nothing tells such
+ * a worker's results apart. Keeping results pending then would hang a
+ * wait with no limit (as it hangs Celery's own client), while failing
+ * them at once fails results that would arrive (the issue this rule
+ * answers) and a deadline cannot be set for a task that may run for
+ * hours. So the rule counts on workerd, and a client whose tasks Celery's
+ * workers may run says so (celery_workers), for the rule of a lost
+ * connection: every result pending at the cancel fails at once.
+ *
+ * The name stays the same, so that tasks whose messages are on their way
+ * carry a reply_to that works again. */
 int
 cel__client_redeclare(cel_client_t *c, cel_error_t *err)
 {
+    int64_t ok_at = c->ok_at_ms;
+    size_t unread = c->read_since_ok;
     int r = declare_reply_queue(c, c->result_expires_ms, err);
+    int64_t gone_ms = (r == 0 ? c->ok_at_ms : cel_clock_now_ms()) - ok_at;
 
     memcpy(c->deleted_queue, c->reply_queue, sizeof(c->deleted_queue));
     CEL_LOG(CEL_LOG_WARN, "producer: the reply queue %s was deleted; %s",
             c->reply_queue, r == 0 ? "declared it again" : err->text);
-    if (c->pending.count > 0) {
-        c->lost_why = "the reply queue was deleted";
-        CEL_LOG(CEL_LOG_WARN,
-                "producer: %zu result(s) pending then fail: their replies "
-                "may have been dropped",
-                c->pending.count);
+    if (c->pending.count == 0) {
+        return r;
     }
+    if (r != 0) {
+        snprintf(c->dropped_why, sizeof(c->dropped_why),
+                 " and was not declared again");
+    } else if (!may_be_lost(c, gone_ms, unread)) {
+        CEL_LOG(CEL_LOG_WARN,
+                "producer: %zu result(s) pending stay pending: the queue "
+                "was gone for %.1f s at most, and workerd publishes a "
+                "result again for %d s",
+                c->pending.count, (double)gone_ms / 1000.0,
+                CEL_RETURN_WINDOW_MS / 1000);
+        return 0;
+    }
+    c->lost_why = "the reply queue was deleted";
+    CEL_LOG(CEL_LOG_WARN,
+            "producer: %zu result(s) pending fail: the reply "
+            "queue was deleted%s",
+            c->pending.count, c->dropped_why);
     cel__pending_take_all(&c->pending, drop);
     return r;
 }

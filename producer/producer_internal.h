@@ -83,9 +83,18 @@ struct cel_client {
     size_t lost;          /* results lost since the last join */
     const char *lost_why; /* how the last of them was lost, for join */
     int64_t read_at_ms;   /* when the reply connection was last read */
+    /* When the reply connection was last seen caught up with no cancel
+     * (so a deletion of the reply queue came after), what was read since
+     * (bytes, a stand-in for frame overhead added per message), and when
+     * it was last looked at for that. */
+    int64_t ok_at_ms;
+    size_t read_since_ok;
+    int64_t checked_at_ms;
+    bool celery_workers; /* cel_client_opts_t.celery_workers */
     cel_broker_t *rx;
     char reply_queue[CEL_ID_SIZE];
     char deleted_queue[CEL_ID_SIZE]; /* the reply queue last deleted */
+    char dropped_why[96];            /* why results pending then were failed */
     char *url;                       /* to reconnect */
     char name[CEL_SHORTSTR_SIZE];    /* connection name */
     char origin[160];                /* the origin header of its tasks */
@@ -109,11 +118,18 @@ struct cel_client {
 int cel__client_revive(cel_client_t *c, cel_error_t *err);
 
 /* cel__client_redeclare, with the lock held and nobody reading: the
- * broker cancelled the reply consumer (its queue was deleted). Fails the
- * results pending now, whose replies may have been dropped while the
- * queue was missing, then declares the queue again under the same name
- * and consumes it. Returns 0 or the error of the declare or consume. */
+ * broker cancelled the reply consumer (its queue was deleted). Declares
+ * the queue again under the same name and consumes it; the results
+ * pending now stay pending when their replies will come (see
+ * cel_client_open), and fail otherwise. Returns 0 or the error of the
+ * declare or consume. */
 int cel__client_redeclare(cel_client_t *c, cel_error_t *err);
+
+/* cel__client_note_read, with the lock held by the reader after a batch
+ * of replies (bytes read, then whether the broker cancelled the reply
+ * consumer): keeps read_at_ms, and ok_at_ms when the connection is caught
+ * up, for cel__client_redeclare to judge what a deletion may have lost. */
+void cel__client_note_read(cel_client_t *c, size_t bytes, bool cancelled);
 
 /* cel__client_reopen_tx, with send_lock held: replaces a publishing
  * connection that was lost. */

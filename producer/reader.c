@@ -15,43 +15,58 @@
 
 #define BATCH 64
 
+/* What a message costs on the wire besides its body (its deliver and
+ * header frames), counted generously: see cel__client_note_read. */
+#define MESSAGE_OVERHEAD_BYTES 256
+
 typedef struct {
     char correlation_id[CEL_SHORTSTR_SIZE];
     cel_result_msg_t msg;
 } reply_t;
 
-/* Reads up to BATCH replies, waiting up to timeout_ms for the first. A
- * reply that cannot be decoded is dropped: nobody could be told. On an
- * error, *cancelled says the broker cancelled the reply consumer. */
+typedef struct {
+    reply_t *out;   /* BATCH of them */
+    int n;          /* replies read into out */
+    size_t bytes;   /* what the messages read cost, overhead included */
+    bool cancelled; /* the broker cancelled the reply consumer */
+} batch_t;
+
+/* Reads up to BATCH replies into b, waiting up to timeout_ms for the
+ * first. A reply that cannot be decoded is dropped: nobody could be told.
+ * On an error, b->cancelled says the broker cancelled the reply
+ * consumer. */
 static int
-read_batch(cel_broker_t *rx, int timeout_ms, reply_t *out, int *n,
-           bool *cancelled, cel_error_t *err)
+read_batch(cel_broker_t *rx, int timeout_ms, batch_t *b, cel_error_t *err)
 {
     cel_delivery_t d;
 
-    *n = 0;
-    *cancelled = false;
-    while (*n < BATCH) {
+    b->n = 0;
+    b->bytes = 0;
+    b->cancelled = false;
+    while (b->n < BATCH) {
         /* After the first, take only what is read already: another look
          * at the socket is a system call the next pump makes anyway. */
-        if (*n > 0 && !cel_broker_pending(rx)) {
+        if (b->n > 0 && !cel_broker_pending(rx)) {
             return 0;
         }
-        int r = cel_broker_next(rx, *n ? 0 : timeout_ms, &d, err);
+        int r = cel_broker_next(rx, b->n ? 0 : timeout_ms, &d, err);
+        b->bytes += r == 0 || r == CEL_EPROTO
+                        ? d.env.body_len + MESSAGE_OVERHEAD_BYTES
+                        : 0;
         if (r == CEL_EPROTO && d.delivery_tag != 0) {
             cel_delivery_clear(&d); /* unreadable headers: not a reply */
             continue;
         }
         if (r != 0) {
-            *cancelled = d.cancelled;
+            b->cancelled = d.cancelled;
             cel_delivery_clear(&d);
-            return r == CEL_ETIMEDOUT && *n ? 0 : r;
+            return r == CEL_ETIMEDOUT && b->n ? 0 : r;
         }
-        reply_t *o = &out[*n];
+        reply_t *o = &b->out[b->n];
         if (cel_result_decode(d.env.body, d.env.body_len, &o->msg, NULL) == 0) {
             memcpy(o->correlation_id, d.env.correlation_id,
                    sizeof(o->correlation_id));
-            (*n)++;
+            b->n++;
         } else {
             cel_result_msg_clear(&o->msg);
         }
@@ -174,10 +189,9 @@ after_read_error(cel_client_t *c, int r, bool cancelled, cel_error_t *rerr)
 int
 cel__pump(cel_client_t *c, int timeout_ms, cel_error_t *err)
 {
-    static _Thread_local reply_t batch[BATCH];
+    static _Thread_local reply_t replies[BATCH];
+    batch_t b = {.out = replies};
     cel_error_t rerr;
-    bool cancelled;
-    int n = 0;
 
     fire(c);
     if (c->closed || c->dead) {
@@ -191,15 +205,15 @@ cel__pump(cel_client_t *c, int timeout_ms, cel_error_t *err)
         return 0;
     }
     c->reading = true;
-    c->read_at_ms = cel_clock_now_ms();
     cel__unlock(c);
-    int r = read_batch(c->rx, timeout_ms, batch, &n, &cancelled, &rerr);
+    int r = read_batch(c->rx, timeout_ms, &b, &rerr);
     cel__lock(c);
-    for (int i = 0; i < n; i++) {
-        settle(c, &batch[i]); /* these came before any cancel */
+    for (int i = 0; i < b.n; i++) {
+        settle(c, &replies[i]); /* these came before any cancel */
     }
+    cel__client_note_read(c, b.bytes, b.cancelled);
     if (r != 0 && r != CEL_ETIMEDOUT) {
-        after_read_error(c, r, cancelled, &rerr);
+        after_read_error(c, r, b.cancelled, &rerr);
         r = c->dead;
     }
     c->reading = false;

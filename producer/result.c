@@ -179,10 +179,12 @@ static int
 gone(const cel_result_t *r, cel_error_t *err)
 {
     if (r->flags & R_DROPPED) {
+        /* Kept short: with two uuids it must fit cel_error_t's text. */
         return cel_error_set(err, CEL_ECONN,
-                             "the reply queue %s was deleted while task %s "
-                             "was pending; its result may be lost",
-                             r->client->deleted_queue, r->id);
+                             "task %s: reply queue %s was deleted%s; its "
+                             "result may be lost",
+                             r->id, r->client->deleted_queue,
+                             r->client->dropped_why);
     }
     if (r->flags & R_LOST) {
         return cel_error_set(err, CEL_ECONN,

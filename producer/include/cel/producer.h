@@ -71,22 +71,33 @@ typedef struct {
     int64_t connect_timeout_ms; /* cel_client_open's two connections in all
                                    (TCP, AMQP handshake, login), and each
                                    reconnect attempt; 0: 5 s each */
+    bool celery_workers;        /* Celery's own workers may run the tasks
+                                   (see cel_client_open) */
 } cel_client_opts_t;
 
 #define CEL_CLIENT_OPTS_INIT                                                   \
     {                                                                          \
-        NULL, NULL, 0, NULL, 0                                                 \
+        NULL, NULL, 0, NULL, 0, false                                          \
     }
 
 /* cel_client_open connects and declares the client's reply queue. Returns
  * 0 with *out set (free with cel_client_close), or CEL_EURL, CEL_ECONN,
  * CEL_EBROKER with the reason in err. After a lost connection the client
  * reconnects at the next send (backoff, a log line per attempt, a new
- * reply queue); results pending at the loss fail with CEL_ECONN. When the
- * reply queue is deleted (the broker cancels its consumer), the client
- * declares it again under the same name and consumes it at once; results
- * pending at that moment fail with CEL_ECONN, since their replies may
- * have been dropped while it was missing. */
+ * reply queue); results pending at the loss fail with CEL_ECONN.
+ *
+ * When the reply queue is deleted (the broker cancels its consumer), the
+ * client declares it again under the same name and consumes it as soon as
+ * it reads the cancel. workerd publishes a result that found no queue
+ * again for CEL_RETURN_WINDOW_MS, so the results pending then stay
+ * pending and arrive, unless the queue may have been gone for longer than
+ * that, less a second (the client read nothing for a while: nobody
+ * called it), or replies may have waited in the queue when it was deleted
+ * (the client was behind in reading them): those results fail at once
+ * with CEL_ECONN and the reason. Celery's own workers publish a result
+ * once, and one published while the queue was missing is lost (a Celery
+ * client would wait for it for ever too): with celery_workers set, the
+ * results pending at a deletion always fail at once instead. */
 CEL_NODISCARD int cel_client_open(const cel_client_opts_t *opts,
                                   cel_client_t **out, cel_error_t *err);
 
@@ -244,11 +255,11 @@ bool cel_result_failed(cel_result_t *r);
 
 /* cel_result_wait blocks until r is ready or timeout_ms passes (-1: no
  * limit). Returns 0, CEL_ETIMEDOUT, CEL_ECONN when the connection to the
- * broker was lost, or the reply queue deleted, while r was pending (its
- * reply cannot come, or may have been dropped: the rpc backend keeps no
- * results), or CEL_ECLOSED when the client was closed or
- * r was sent with ignore_result. A failed task is ready: wait returns 0
- * for it. */
+ * broker was lost, or the reply queue deleted for too long, while r was
+ * pending (its reply cannot come, or may have been dropped: the rpc
+ * backend keeps no results; see cel_client_open), or CEL_ECLOSED when the
+ * client was closed or r was sent with ignore_result. A failed task is
+ * ready: wait returns 0 for it. */
 CEL_NODISCARD int cel_result_wait(cel_result_t *r, int64_t timeout_ms,
                                   cel_error_t *err);
 
