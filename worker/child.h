@@ -84,6 +84,11 @@ int cel__reply_publish(cel_child_t *c, const char *reply_to, const char *id,
                        const char *correlation_id, cel_state_t state,
                        const json_t *result, const char *traceback);
 
+/* cel__reply_send is cel__reply_publish from a result spec (which can
+ * name the task's children). */
+int cel__reply_send(cel_child_t *c, const char *reply_to,
+                    const cel_result_spec_t *outcome);
+
 /* returned.c: results whose reply queue did not exist, which the broker
  * returned (cel__reply_publish uses mandatory), published again for
  * CEL_RETURN_WINDOW_MS. cel__returned_add keeps d's message (a returned

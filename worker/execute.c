@@ -270,7 +270,9 @@ publish_success(cel_child_t *c, const cel_delivery_t *d,
     int r = cel__canvas_success(c, d, m, value, children);
 
     if (r == 0 && !m->ignore_result) {
-        r = publish_result(c, m, CEL_STATE_SUCCESS, value, NULL);
+        cel_result_spec_t o = {
+            m->id, m->correlation_id, CEL_STATE_SUCCESS, value, NULL, children};
+        r = cel__reply_send(c, m->reply_to, &o);
     }
     json_decref(children);
     return r;

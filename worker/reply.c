@@ -52,15 +52,13 @@ encode_instead(const char *id, const char *correlation_id, const char *type,
 /* Encodes the outcome into env, or the FAILURE that says why it cannot
  * be sent. Returns 0 or CEL_ENOMEM. */
 static int
-encode_outcome(const cel_child_t *c, const char *id, const char *correlation_id,
-               cel_state_t state, const json_t *result, const char *traceback,
+encode_outcome(const cel_child_t *c, const cel_result_spec_t *o,
                cel_envelope_t *env, cel_error_t *err)
 {
     char why[200];
     size_t max = result_bound(c);
 
-    int r = cel_result_encode(id, correlation_id, state, result, traceback, env,
-                              err);
+    int r = cel_result_build(o, env, err);
     if (r == 0 && (max == 0 || env->body_len <= max)) {
         return 0;
     }
@@ -70,15 +68,37 @@ encode_outcome(const cel_child_t *c, const char *id, const char *correlation_id,
                  "takes",
                  env->body_len, max);
         cel_envelope_clear(env);
-        return encode_instead(id, correlation_id, "ResultTooLarge",
+        return encode_instead(o->task_id, o->correlation_id, "ResultTooLarge",
                               "celeriac.exceptions", why, env, err);
     }
     if (r == CEL_ENOMEM) {
         return r;
     }
     snprintf(why, sizeof(why), "cannot encode the result: %s", err->text);
-    return encode_instead(id, correlation_id, "EncodeError", "kombu.exceptions",
-                          why, env, err);
+    return encode_instead(o->task_id, o->correlation_id, "EncodeError",
+                          "kombu.exceptions", why, env, err);
+}
+
+int
+cel__reply_send(cel_child_t *c, const char *reply_to,
+                const cel_result_spec_t *outcome)
+{
+    cel_envelope_t env;
+    cel_error_t err = CEL_ERROR_INIT;
+
+    if (reply_to == NULL || reply_to[0] == '\0' || outcome->task_id == NULL) {
+        return 0; /* nobody asked for a result */
+    }
+    int r = encode_outcome(c, outcome, &env, &err);
+    if (r == 0) {
+        r = cel_broker_publish_mandatory(c->broker, "", reply_to, &env, &err);
+        cel_envelope_clear(&env);
+    }
+    if (r != 0) {
+        CEL_LOG(CEL_LOG_ERROR, "cannot publish result of %s: %s",
+                outcome->task_id, err.text);
+    }
+    return r;
 }
 
 int
@@ -86,22 +106,9 @@ cel__reply_publish(cel_child_t *c, const char *reply_to, const char *id,
                    const char *correlation_id, cel_state_t state,
                    const json_t *result, const char *traceback)
 {
-    cel_envelope_t env;
-    cel_error_t err = CEL_ERROR_INIT;
+    cel_result_spec_t o = {id, correlation_id, state, result, traceback, NULL};
 
-    if (reply_to == NULL || reply_to[0] == '\0' || id == NULL) {
-        return 0; /* nobody asked for a result */
-    }
-    int r = encode_outcome(c, id, correlation_id, state, result, traceback,
-                           &env, &err);
-    if (r == 0) {
-        r = cel_broker_publish_mandatory(c->broker, "", reply_to, &env, &err);
-        cel_envelope_clear(&env);
-    }
-    if (r != 0) {
-        CEL_LOG(CEL_LOG_ERROR, "cannot publish result of %s: %s", id, err.text);
-    }
-    return r;
+    return cel__reply_send(c, reply_to, &o);
 }
 
 void
