@@ -38,3 +38,9 @@ def broken_function(nsecs):
 @app.task(name='echo')
 def echo(value):
     return value
+
+
+@app.task(name='py_double')
+def py_double(x):
+    """Only the Python worker has it: a chain step that must run here."""
+    return 2 * x

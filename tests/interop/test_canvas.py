@@ -17,11 +17,19 @@ from celery.result import AsyncResult
 
 build = sys.argv[1]
 url = broker_url()
+here = os.path.dirname(os.path.abspath(__file__))
 queue = 'interop-canvas-' + str(uuid.uuid4())
+pyqueue = 'interop-canvas-py-' + str(uuid.uuid4())
 worker = subprocess.Popen([os.path.join(build, 'bin', 'workerd'),
                            '-A', os.path.join(build, 'lib',
                                               'libexample_tasks.so'),
                            '-c', '2', '-Q', queue, '-b', url])
+# A Python Celery worker on a queue of its own, for chains across languages.
+pyworker = subprocess.Popen(
+    ['/usr/bin/python3', '-m', 'celery', '-A', 'pytasks', '-b', url, 'worker',
+     '-c', '1', '-P', 'prefork', '-Q', pyqueue, '--without-gossip',
+     '--without-mingle', '--without-heartbeat', '-l', 'warning'], cwd=here,
+    env=dict(os.environ, CELERIAC_BROKER_URL=url, CELERIAC_TEST_QUEUE=pyqueue))
 check = Checks()
 
 
@@ -133,6 +141,23 @@ try:
     check("and so is the chord's body",
           raises(AsyncResult(body_id, app=app), Exception, 'chord'))
 
+    # Across languages: workerd hands the chain to the Python worker and
+    # the Python worker hands it back. py_double exists only in Python and
+    # whoami only in workerd, so a step run on the wrong side fails.
+    @app.task(name='py_double')
+    def py_double(x):
+        raise AssertionError('runs on the Python worker, not here')
+
+    r = chain(add.s(1, 1).set(queue=queue), py_double.s().set(queue=pyqueue),
+              whoami.s().set(queue=queue)).apply_async()
+    v = r.get(timeout=60)
+    check("workerd -> Python worker -> workerd: whoami sees 4",
+          v['value'] == 4 and v['delivery_info']['routing_key'] == queue)
+    r = chain(py_double.s(5).set(queue=pyqueue), add.s(1).set(queue=queue),
+              py_double.s().set(queue=pyqueue)).apply_async()
+    check("Python worker -> workerd -> Python worker: 22",
+          r.get(timeout=60) == 22)
+
     # Hostile embeds: each gets a clear FAILURE and the worker goes on.
     check("a chain that is not a list is refused",
           raises(app.send_task('add', (1, 1), chain=5), Exception,
@@ -167,5 +192,7 @@ try:
           == 5)
 finally:
     worker.terminate()
+    pyworker.terminate()
     worker.wait(timeout=30)
+    pyworker.wait(timeout=30)
 check.finish()
