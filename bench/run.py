@@ -251,14 +251,15 @@ def throughput(c):
         w['baseline%d' % i] = Worker('celeriac', c, PREFETCH, build)
     tool = [os.path.join(BIN, 'bench_tasks'), 'throughput', str(N)]
     raw = [os.path.join(BIN, 'bench_raw'), str(N)]
-    cmds = {'celeriac_c%d' % c: tool + [w['celeriac'].queue],
-            'celeriac_transient_c%d' % c: tool + [w['celeriac'].queue,
-                                                  'transient'],
-            'celery_c%d' % c: tool + [w['celery'].queue],
-            'raw_c%d' % c: raw + [str(c), 'persistent'],
-            'dispatch_c%d' % c: raw + [str(c), 'persistent', 'dispatch']}
-    for i in range(len(args.baseline)):
+    cmds = {'celeriac_c%d' % c: tool + [w['celeriac'].queue]}
+    for i in range(len(args.baseline)):  # right after it, seconds apart
         cmds['baseline%d_c%d' % (i, c)] = tool + [w['baseline%d' % i].queue]
+    cmds.update({'celeriac_transient_c%d' % c: tool + [w['celeriac'].queue,
+                                                       'transient'],
+                 'celery_c%d' % c: tool + [w['celery'].queue],
+                 'raw_c%d' % c: raw + [str(c), 'persistent'],
+                 'dispatch_c%d' % c: raw + [str(c), 'persistent',
+                                            'dispatch']})
     try:
         for cmd in cmds.values():
             check(run_json(cmd))  # warm-up
