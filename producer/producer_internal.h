@@ -41,6 +41,7 @@ struct cel_result {
     cel_hooks_t *hooks;   /* callbacks not yet run; NULL when none */
     cel_group_t *group;   /* the group holding it, or NULL */
     cel_result_t *next;   /* in the callback queue or a group's done list */
+    struct cel_kin *kin;  /* canvas results r holds (canvas.c), or NULL */
     uint8_t state;        /* cel_state_t */
     uint8_t flags;
     char id[]; /* the task id */
@@ -185,5 +186,57 @@ void cel__group_push(cel_result_t *r);
 cel_result_t *cel__send(cel_client_t *c, const char *name, const json_t *args,
                         const json_t *kwargs, const cel_opts_t *opts,
                         cel_group_t *group, cel_error_t *err);
+
+/* A call to send: the task, its arguments and, for canvas, the embed and
+ * the group id of its message. Every pointer is borrowed. */
+typedef struct {
+    const char *name;
+    const json_t *args, *kwargs;
+    const json_t *embed;  /* NULL: none, unless opts has links */
+    const char *group_id; /* NULL: none */
+} cel_call_t;
+
+/* cel__send_call is cel__send for a whole call. */
+cel_result_t *cel__send_call(cel_client_t *c, const cel_call_t *call,
+                             const cel_opts_t *opts, cel_group_t *group,
+                             cel_error_t *err);
+
+/* Canvas (canvas.c). A signature is a value; its JSON parts are its own. */
+struct cel_sig {
+    json_t *args, *kwargs, *options; /* owned */
+    bool immutable;
+    char name[];
+};
+
+/* The results a canvas result holds, each with R_USER set on its behalf:
+ * the chain's previous step, and the link's and errback's results. */
+struct cel_kin {
+    cel_result_t *parent, *link, *errback;
+};
+
+/* cel__embed_links returns a new embed object: chain (borrowed, may be
+ * NULL) and o's link and link_error as callbacks and errbacks, each given
+ * a new task id (written into ids[0] and ids[1], "" when absent) and
+ * reply_to. NULL when out of memory. */
+json_t *cel__embed_links(const json_t *chain, const cel_opts_t *o,
+                         const char *reply_to, char ids[2][CEL_ID_SIZE]);
+
+/* cel__chain_embed returns a new array: signatures 1..n-1 of a chain, last
+ * first, each with options task_id = ids[i] and reply_to, as Celery's
+ * client writes a chain's embed. NULL when out of memory. */
+json_t *cel__chain_embed(const cel_sig_t *const *sigs, size_t n,
+                         char (*ids)[CEL_ID_SIZE], const char *reply_to);
+
+/* cel__kin_links, with the lock held: tracks the results of r's link and
+ * errback, of task ids[0] and ids[1] ("" when none). 0 or CEL_ENOMEM. */
+int cel__kin_links(cel_result_t *r, char ids[2][CEL_ID_SIZE]);
+
+/* cel__kin_settled, with the lock held: r became ready; the one of its
+ * link and errback that can no longer come stops being tracked. */
+void cel__kin_settled(cel_result_t *r);
+
+/* cel__kin_release, with the lock held: r is being destroyed; releases
+ * the results it held. */
+void cel__kin_release(cel_result_t *r);
 
 #endif

@@ -52,6 +52,9 @@ destroy(cel_result_t *r)
         free(r->fail);
     }
     free(r->hooks);
+    if (r->kin != NULL) {
+        cel__kin_release(r);
+    }
     free(r);
 }
 
@@ -121,6 +124,9 @@ cel__result_settle(cel_result_t *r, const cel_result_msg_t *m)
             r->fail->message = strdup(text);
             r->fail->traceback = m->traceback ? strdup(m->traceback) : NULL;
         }
+    }
+    if (r->kin != NULL && cel_state_ready(r->state)) {
+        cel__kin_settled(r);
     }
 }
 

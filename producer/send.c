@@ -187,16 +187,58 @@ track(cel_client_t *c, const char *id, const char *reply_to,
     return r;
 }
 
+/* With the lock held: r is tracked; its links' results are tracked now,
+ * before the message leaves, so that their replies find them. */
+static int
+track_links(cel_client_t *c, cel_result_t *r, char ids[2][CEL_ID_SIZE],
+            cel_error_t *err)
+{
+    if (ids[0][0] == '\0' && ids[1][0] == '\0') {
+        return 0;
+    }
+    cel__lock(c);
+    int rc = cel__kin_links(r, ids);
+    cel__unlock(c);
+    return rc == 0 ? 0 : cel_error_set(err, rc, "out of memory");
+}
+
+/* Encodes the call's message; links in the options go into its embed. */
+static int
+encode(const cel_call_t *call, const cel_opts_t *o, cel_task_spec_t *spec,
+       char ids[2][CEL_ID_SIZE], cel_envelope_t *env, char *id,
+       cel_error_t *err)
+{
+    json_t *embed = NULL;
+
+    spec->name = call->name;
+    spec->args = call->args;
+    spec->kwargs = call->kwargs;
+    spec->group = call->group_id;
+    spec->embed = call->embed;
+    if (o->link != NULL || o->link_error != NULL) {
+        embed = cel__embed_links(
+            call->embed ? json_object_get(call->embed, "chain") : NULL, o,
+            spec->reply_to, ids);
+        if (embed == NULL) {
+            return cel_error_set(err, CEL_ENOMEM, "out of memory");
+        }
+        spec->embed = embed;
+    }
+    int rc = cel_task_encode(spec, env, id, CEL_SHORTSTR_SIZE, err);
+    json_decref(embed);
+    return rc;
+}
+
 cel_result_t *
-cel__send(cel_client_t *c, const char *name, const json_t *args,
-          const json_t *kwargs, const cel_opts_t *opts, cel_group_t *group,
-          cel_error_t *err)
+cel__send_call(cel_client_t *c, const cel_call_t *call, const cel_opts_t *opts,
+               cel_group_t *group, cel_error_t *err)
 {
     static const cel_opts_t defaults = CEL_OPTS_INIT;
     const cel_opts_t *o = opts ? opts : &defaults;
     cel_task_spec_t spec = CEL_TASK_SPEC_INIT;
     cel_envelope_t env;
     char id[CEL_SHORTSTR_SIZE], reply_to[CEL_ID_SIZE];
+    char link_ids[2][CEL_ID_SIZE] = {"", ""};
 
     cel__lock(c);
     int rc = reply_route(c, reply_to, err);
@@ -204,11 +246,8 @@ cel__send(cel_client_t *c, const char *name, const json_t *args,
     if (rc != 0) {
         return NULL;
     }
-    spec.name = name;
-    spec.args = args;
-    spec.kwargs = kwargs;
     fill_spec(c, reply_to, o, &spec);
-    if (cel_task_encode(&spec, &env, id, sizeof(id), err) != 0) {
+    if (encode(call, o, &spec, link_ids, &env, id, err) != 0) {
         return NULL;
     }
     /* No AMQP TTL, unlike Celery: a broker drops an expired message
@@ -216,7 +255,8 @@ cel__send(cel_client_t *c, const char *name, const json_t *args,
      * reads it answers REVOKED. The expires header is what counts. */
     env.expiration[0] = '\0';
     cel_result_t *r = track(c, id, reply_to, o, group, err);
-    if (r != NULL && publish(c, o, &env, err) != 0) {
+    if (r != NULL && (track_links(c, r, link_ids, err) != 0 ||
+                      publish(c, o, &env, err) != 0)) {
         if (group != NULL) {
             cel__lock(c);
             group->held--;
@@ -227,6 +267,16 @@ cel__send(cel_client_t *c, const char *name, const json_t *args,
     }
     cel_envelope_clear(&env);
     return r;
+}
+
+cel_result_t *
+cel__send(cel_client_t *c, const char *name, const json_t *args,
+          const json_t *kwargs, const cel_opts_t *opts, cel_group_t *group,
+          cel_error_t *err)
+{
+    cel_call_t call = {name, args, kwargs, NULL, NULL};
+
+    return cel__send_call(c, &call, opts, group, err);
 }
 
 cel_result_t *

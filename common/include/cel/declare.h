@@ -8,6 +8,8 @@
  * Producer (include <cel/producer.h> before tasks.h):
  *   cel_result_t *r = add_delay(client, 2, 3);      // add("x"=2, "y"=3)
  *   add_delay(client, "2", 3);                      // compile error
+ *   cel_sig_t *s = add_s(2, 3), *i = add_si(2, 3);  // add.s(2, 3), .si
+ *   cel_sig_t *p = add_sp(3);       // add.s(3): x is the previous result
  *
  * Worker module (include <cel/task.h> before tasks.h), then write the body
  * with plain C parameters; arguments are checked and unpacked for you, and
@@ -90,9 +92,51 @@ cel__j_json(const json_t *v)
     {                                                                          \
         return cel__send_built(client_, #name, NULL, NULL, 0);                 \
     }
+/* Signatures (<cel/canvas.h>): name_s(args...) and name_si(args...) make
+ * a signature with every argument, mutable and immutable; name_sp takes
+ * all but the first, which the chain's previous step fills in (Celery's
+ * add.s(4) in a chain). Each returns a new signature, or NULL. */
+#define CEL__SIG(name, params, ...)                                            \
+    static inline cel_sig_t *name##_s params                                   \
+    {                                                                          \
+        json_t *items_[] = {__VA_ARGS__};                                      \
+        return cel__sig_built(#name, items_, sizeof(items_) / sizeof(*items_), \
+                              false);                                          \
+    }                                                                          \
+    static inline cel_sig_t *name##_si params                                  \
+    {                                                                          \
+        json_t *items_[] = {__VA_ARGS__};                                      \
+        return cel__sig_built(#name, items_, sizeof(items_) / sizeof(*items_), \
+                              true);                                           \
+    }
+#define CEL__SIGP(name, params, ...)                                           \
+    static inline cel_sig_t *name##_sp params                                  \
+    {                                                                          \
+        json_t *items_[] = {__VA_ARGS__};                                      \
+        return cel__sig_built(#name, items_, sizeof(items_) / sizeof(*items_), \
+                              false);                                          \
+    }
+#define CEL__SIG0(name)                                                        \
+    static inline cel_sig_t *name##_s(void)                                    \
+    {                                                                          \
+        return cel__sig_built(#name, NULL, 0, false);                          \
+    }                                                                          \
+    static inline cel_sig_t *name##_si(void)                                   \
+    {                                                                          \
+        return cel__sig_built(#name, NULL, 0, true);                           \
+    }
+#define CEL__SIGP0(name)                                                       \
+    static inline cel_sig_t *name##_sp(void)                                   \
+    {                                                                          \
+        return cel__sig_built(#name, NULL, 0, false);                          \
+    }
 #else
 #define CEL__STUB(name, params, aparams, ...)
 #define CEL__STUB0(name)
+#define CEL__SIG(name, params, ...)
+#define CEL__SIGP(name, params, ...)
+#define CEL__SIG0(name)
+#define CEL__SIGP0(name)
 #endif
 
 /* Worker side: name_task unpacks the JSON call and calls name_impl. */
@@ -156,22 +200,30 @@ cel__j_json(const json_t *v)
 
 #define CEL_TASK0(name)                                                        \
     CEL__STUB0(name)                                                           \
+    CEL__SIG0(name)                                                            \
     CEL__WORKER0(name)
 #define CEL_TASK1(name, T1, v1)                                                \
     CEL__STUB(name, (cel_client_t * client_, T1 v1),                           \
               (cel_client_t * client_, const cel_opts_t *opts_, T1 v1),        \
               cel_json_of(v1))                                                 \
+    CEL__SIG(name, (T1 v1), cel_json_of(v1))                                   \
+    CEL__SIGP0(name)                                                           \
     CEL__WORKER1(name, T1, v1)
 #define CEL_TASK2(name, T1, v1, T2, v2)                                        \
     CEL__STUB(name, (cel_client_t * client_, T1 v1, T2 v2),                    \
               (cel_client_t * client_, const cel_opts_t *opts_, T1 v1, T2 v2), \
               cel_json_of(v1), cel_json_of(v2))                                \
+    CEL__SIG(name, (T1 v1, T2 v2), cel_json_of(v1), cel_json_of(v2))           \
+    CEL__SIGP(name, (T2 v2), cel_json_of(v2))                                  \
     CEL__WORKER2(name, T1, v1, T2, v2)
 #define CEL_TASK3(name, T1, v1, T2, v2, T3, v3)                                \
     CEL__STUB(name, (cel_client_t * client_, T1 v1, T2 v2, T3 v3),             \
               (cel_client_t * client_, const cel_opts_t *opts_, T1 v1, T2 v2,  \
                T3 v3),                                                         \
               cel_json_of(v1), cel_json_of(v2), cel_json_of(v3))               \
+    CEL__SIG(name, (T1 v1, T2 v2, T3 v3), cel_json_of(v1), cel_json_of(v2),    \
+             cel_json_of(v3))                                                  \
+    CEL__SIGP(name, (T2 v2, T3 v3), cel_json_of(v2), cel_json_of(v3))          \
     CEL__WORKER3(name, T1, v1, T2, v2, T3, v3)
 
 #endif

@@ -61,6 +61,7 @@ extern "C" {
 typedef struct cel_client cel_client_t;
 typedef struct cel_result cel_result_t;
 typedef struct cel_group cel_group_t;
+typedef struct cel_sig cel_sig_t; /* <cel/canvas.h> */
 
 typedef struct {
     const char *broker_url;     /* NULL: $CELERIAC_BROKER_URL, else localhost */
@@ -166,6 +167,8 @@ typedef struct {
     cel_callback_fn *callback; /* on SUCCESS */
     cel_callback_fn *error_callback; /* on FAILURE or REVOKED */
     void *callback_arg;
+    const cel_sig_t *link;       /* sent with the value first on SUCCESS */
+    const cel_sig_t *link_error; /* sent with the task id on failure */
 } cel_opts_t;
 
 #define CEL_OPTS_INIT                                                          \
@@ -293,4 +296,6 @@ void cel_result_forget(cel_result_t *r);
 #ifdef __cplusplus
 }
 #endif
+
+#include <cel/canvas.h>
 #endif
