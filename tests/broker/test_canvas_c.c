@@ -1,0 +1,221 @@
+/* The canvas built by the C producer, run by workerd: chains (the last
+ * step's value, each earlier step's through cel_result_parent), immutable
+ * steps, a failing step (the last step's get fails with its exception),
+ * links and errbacks (their results through cel_result_link and
+ * cel_result_errback; the one that cannot come ends at once) and groups
+ * of signatures, values in order. The client's default queue has no
+ * worker: everything goes where opts.queue or a signature's queue says. */
+#include <cel/producer.h>
+
+#include "../examples/tasks.h"
+#include "check.h"
+#include "support/support.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define WAIT_MS 20000
+
+static cel_client_t *client;
+static char queue[80];
+
+static int64_t
+value_of(cel_result_t *r)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    const json_t *v;
+
+    CHECK(r != NULL);
+    CHECK_OK(cel_result_get(r, WAIT_MS, &v, &err));
+    CHECK(json_is_integer(v));
+    return json_integer_value(v);
+}
+
+static cel_result_t *
+chain3(cel_sig_t *a, cel_sig_t *b, cel_sig_t *c, const cel_opts_t *o)
+{
+    const cel_sig_t *sigs[] = {a, b, c};
+    cel_opts_t with_queue = CEL_OPTS_INIT;
+
+    if (o != NULL) {
+        with_queue = *o;
+    }
+    with_queue.queue = queue;
+    CHECK(a != NULL && b != NULL && c != NULL);
+    cel_result_t *r = cel_chain_apply_async(client, sigs, 3, &with_queue);
+    CHECK(r != NULL);
+    cel_sig_free(a);
+    cel_sig_free(b);
+    cel_sig_free(c);
+    return r;
+}
+
+/* chain(add.s(2, 2), add.s(4), add.s(8)) gives 16; its parents 8 and 4. */
+static void
+test_chain(void)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_result_t *r = chain3(add_s(2, 2), add_sp(4), add_sp(8), NULL);
+
+    CHECK_EQ_INT(value_of(r), 16);
+    cel_result_t *p = cel_result_parent(r);
+    CHECK_EQ_INT(value_of(p), 8);
+    CHECK_EQ_INT(value_of(cel_result_parent(p)), 4);
+    CHECK(cel_result_parent(cel_result_parent(p)) == NULL);
+    cel_result_free(r);
+
+    /* One step is a plain task; the step's own queue option routes it. */
+    cel_sig_t *s = add_s(1, 2);
+    const cel_sig_t *one[] = {s};
+    CHECK_OK(cel_sig_set_queue(s, queue));
+    r = cel_chain_apply_async(client, one, 1, NULL);
+    CHECK_EQ_INT(value_of(r), 3);
+    CHECK(cel_result_parent(r) == NULL);
+    cel_result_free(r);
+    cel_sig_free(s);
+
+    /* No steps, or a link on the chain, is refused. */
+    CHECK(cel_chain_apply_async(client, one, 0, NULL) == NULL);
+    CHECK_CONTAINS(cel_client_error(client), "at least one step");
+}
+
+/* An immutable step keeps its own args; the chain goes on from it. */
+static void
+test_immutable(void)
+{
+    cel_result_t *r = chain3(add_s(1, 1), add_si(10, 10), add_sp(1), NULL);
+
+    CHECK_EQ_INT(value_of(r), 21);
+    CHECK_EQ_INT(value_of(cel_result_parent(r)), 20);
+    cel_result_free(r);
+}
+
+static void
+on_done(cel_result_t *r, void *arg)
+{
+    int *calls = arg;
+    (void)r;
+    ++*calls;
+}
+
+/* A failing step fails every later one with its exception; the chain's
+ * error_callback runs once, on the last step. */
+static void
+test_failing_step(void)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_opts_t o = CEL_OPTS_INIT;
+    const json_t *v;
+    int calls = 0;
+
+    o.error_callback = on_done;
+    o.callback_arg = &calls;
+    cel_result_t *r = chain3(add_s(1, 1), broken_function_sp(), add_sp(1), &o);
+    CHECK_EQ_INT(cel_result_get(r, WAIT_MS, &v, &err), CEL_ETASK);
+    CHECK_CONTAINS(err.text, "ValueError: Called broken function");
+    cel_result_t *p = cel_result_parent(r);
+    CHECK_EQ_INT(cel_result_get(p, WAIT_MS, &v, &err), CEL_ETASK);
+    CHECK_CONTAINS(err.text, "ValueError");
+    CHECK_EQ_INT(value_of(cel_result_parent(p)), 2);
+    CHECK_OK(cel_client_join(client, WAIT_MS, &err));
+    CHECK_EQ_INT(calls, 1);
+    cel_result_free(r);
+}
+
+/* add.apply_async((3, 4), link=add.s(100), link_error=echo.s()). */
+static void
+test_links(void)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_opts_t o = CEL_OPTS_INIT;
+    const json_t *v;
+
+    o.queue = queue;
+    o.link = add_sp(100);
+    o.link_error = echo_sp();
+    cel_result_t *r = add_apply_async(client, &o, 3, 4);
+    CHECK_EQ_INT(value_of(r), 7);
+    CHECK_EQ_INT(value_of(cel_result_link(r)), 107);
+    CHECK_EQ_INT(cel_result_wait(cel_result_errback(r), WAIT_MS, &err),
+                 CEL_ECLOSED);
+    cel_result_free(r);
+
+    /* On failure the errback gets the failed task's id. */
+    r = broken_function_apply_async(client, &o, 0.01);
+    CHECK(r != NULL);
+    CHECK_EQ_INT(cel_result_get(r, WAIT_MS, &v, &err), CEL_ETASK);
+    CHECK_OK(cel_result_get(cel_result_errback(r), WAIT_MS, &v, &err));
+    CHECK_STR_EQ(json_string_value(v), cel_result_id(r));
+    CHECK_EQ_INT(cel_result_wait(cel_result_link(r), WAIT_MS, &err),
+                 CEL_ECLOSED);
+    cel_result_free(r);
+    CHECK_EQ_INT(cel_client_pending(client), 0);
+    cel_sig_free((cel_sig_t *)o.link);
+    cel_sig_free((cel_sig_t *)o.link_error);
+}
+
+/* group(add.s(i, i) for i in range(5)): values in the members' order. */
+static void
+test_group(void)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_opts_t o = CEL_OPTS_INIT;
+    cel_sig_t *sigs[5];
+    cel_result_t *rs[5];
+
+    for (int i = 0; i < 5; i++) {
+        sigs[i] = add_s(i, i);
+        CHECK(sigs[i] != NULL);
+    }
+    o.queue = queue;
+    CHECK_OK(cel_group_send(client, (const cel_sig_t *const *)sigs, 5, &o, rs,
+                            &err));
+    for (int i = 0; i < 5; i++) {
+        CHECK_EQ_INT(value_of(rs[i]), 2 * i);
+        cel_result_free(rs[i]);
+        cel_sig_free(sigs[i]);
+    }
+}
+
+/* Results freed before their replies come are dropped quietly. */
+static void
+test_free_early(void)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_opts_t o = CEL_OPTS_INIT;
+
+    cel_result_free(chain3(add_s(1, 1), add_sp(1), add_sp(1), NULL));
+    o.queue = queue;
+    o.link = add_sp(1);
+    cel_result_free(add_apply_async(client, &o, 1, 1));
+    cel_sig_free((cel_sig_t *)o.link);
+    CHECK_OK(cel_client_join(client, WAIT_MS, &err));
+}
+
+int
+main(void)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_client_opts_t co = CEL_CLIENT_OPTS_INIT;
+
+    test_unique_name("test-canvas-c", queue, sizeof(queue));
+    pid_t w = test_workerd_start(queue, 2, NULL, NULL);
+    /* Tasks go where opts.queue says: the default queue has no worker. */
+    char idle[100];
+    snprintf(idle, sizeof(idle), "%s-idle", queue);
+    co.queue = idle;
+    co.broker_url = test_broker_url();
+    CHECK_OK(cel_client_open(&co, &client, &err));
+    test_chain();
+    test_immutable();
+    test_failing_step();
+    test_links();
+    test_group();
+    test_free_early();
+    cel_client_close(client);
+    int status = test_workerd_stop(w, SIGTERM, 15000);
+    CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    puts("ok");
+    return 0;
+}
