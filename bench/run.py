@@ -285,12 +285,12 @@ def throughput(c):
 
 
 def chains(c):
-    """Chain throughput: the same Python Celery producer (there is no C
-    chain API yet) sends CHAINS chains of STEPS add steps to workerd and to
-    a Celery worker at -c c, in turns as for throughput; steps/s from the
-    first send to the last chain's result, every value checked. Each step
-    is a task message consumed and the next one published by the worker,
-    and a result read by the producer."""
+    """Chain throughput: the same Python Celery producer (a Celery
+    deployment's case) sends CHAINS chains of STEPS add steps to workerd
+    and to a Celery worker at -c c, in turns as for throughput; steps/s
+    from the first send to the last chain's result, every value checked.
+    Each step is a task message consumed and the next one published by
+    the worker, and a result read by the producer."""
     w = {'celeriac': Worker('celeriac', c, PREFETCH),
          'celery': Worker('celery', c, CELERY_PREFETCH)}
     cmds = {k: [PY, os.path.abspath(__file__), '--chain-producer',
