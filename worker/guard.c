@@ -29,11 +29,18 @@
 
 static volatile sig_atomic_t child_ended;
 static bool forked_copy; /* set in a process the task forked */
+static int sock_fd = -1; /* the connection's descriptor, for on_fork */
 
+/* In a fork the task made: it must not keep the connection open (the
+ * broker would see no close while it lives, and hold the child's tasks
+ * unacked), so its copy of the descriptor goes at once. */
 static void
 on_fork(void)
 {
     forked_copy = true;
+    if (sock_fd >= 0) {
+        close(sock_fd);
+    }
 }
 
 static void
@@ -63,6 +70,7 @@ cel__guard_connected(cel_child_t *c)
     int fd = cel_broker_fd(c->broker);
 
     c->sock_fd = fd;
+    sock_fd = fd;
     c->sock_ino = fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 

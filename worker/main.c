@@ -13,14 +13,29 @@
 #include <stdio.h>
 #include <unistd.h>
 
-/* Runs workerd again in this process; returns only on failure. */
+/* Runs workerd again in this process, from the path it was started from
+ * (so an executable installed there since is the one that runs); returns
+ * only on failure. */
 static int
-restart(char **argv)
+restart(const char *exe, char **argv)
 {
     fflush(NULL);
-    execv("/proc/self/exe", argv);
-    cel_log_errno(CEL_LOG_ERROR, errno, "cannot restart");
+    execv(exe, argv);
+    cel_log_errno(CEL_LOG_ERROR, errno, "cannot restart %s", exe);
     return 1;
+}
+
+/* The executable's path, read at start: /proc/self/exe names the file
+ * this process runs, " (deleted)" once it was replaced. */
+static void
+own_path(char *out, size_t size)
+{
+    ssize_t n = readlink("/proc/self/exe", out, size - 1);
+
+    out[n > 0 ? n : 0] = '\0';
+    if (n <= 0) {
+        snprintf(out, size, "/proc/self/exe");
+    }
 }
 
 int
@@ -31,6 +46,9 @@ main(int argc, char **argv)
     cel_registry_t reg;
     cel_modules_t mods;
 
+    char exe[4096];
+
+    own_path(exe, sizeof(exe));
     int r = cel__config_parse(argc, argv, &cfg, &err);
     if (r != 0) {
         cel__config_clear(&cfg);
@@ -59,5 +77,5 @@ main(int argc, char **argv)
     cel__registry_clear(&reg);
     cel__modules_unload(&mods);
     cel__config_clear(&cfg);
-    return again ? restart(argv) : code;
+    return again ? restart(exe, argv) : code;
 }

@@ -246,7 +246,18 @@ on_signal(cel_master_t *m, int sig)
         }
         return;
     }
+    if (m->restart && sig != SIGQUIT) {
+        /* A stop during a warm restart: the same warm stop, and no
+         * restart after it; a second one is cold. */
+        m->restart = false;
+        CEL_LOG(CEL_LOG_WARN,
+                "warm shutdown (%s) instead of the restart: waiting for "
+                "running tasks to finish; signal again for a cold shutdown",
+                signame(sig));
+        return;
+    }
     if (sig == SIGQUIT || (m->stopping && !m->cold)) {
+        m->restart = false;
         m->stopping = m->cold = true;
         CEL_LOG(CEL_LOG_WARN,
                 "cold shutdown (%s): killing %d children; "
