@@ -101,6 +101,40 @@ cel__board_resume(cel_board_t *board, int slot)
 }
 
 void
+cel__board_broke(cel_board_t *board, int slot, const char *why)
+{
+    cel_slot_state_t *s = &board->slots[slot];
+
+    if (s->broke_count > 0 &&
+        same_task(&s->broke_key, s->broke_id, &s->key, s->task_id)) {
+        s->broke_count++;
+    } else {
+        s->broke_key = s->key;
+        memcpy(s->broke_id, s->task_id, sizeof(s->broke_id));
+        s->broke_count = 1;
+    }
+    cel_copy_str(s->broke_why, sizeof(s->broke_why), why);
+}
+
+int
+cel__board_broke_count(cel_board_t *board, const char *id, char *why,
+                       size_t why_size)
+{
+    cel_task_key_t key = task_key(id);
+    int n = 0;
+
+    for (int i = 0; i < board->nslots; i++) {
+        cel_slot_state_t *s = &board->slots[i];
+        if (s->broke_count > 0 &&
+            same_task(&s->broke_key, s->broke_id, &key, id)) {
+            n += s->broke_count;
+            cel_copy_str(why, why_size, s->broke_why);
+        }
+    }
+    return n;
+}
+
+void
 cel__board_leave(cel_board_t *board, int slot, const char *why)
 {
     cel_copy_str(board->slots[slot].why, sizeof(board->slots[slot].why), why);

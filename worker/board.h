@@ -41,6 +41,14 @@ typedef struct {
     cel_task_key_t key;              /* the task's whole id, hashed */
     char task_id[CEL_SHORTSTR_SIZE]; /* its first bytes, for logs */
     char why[96]; /* why a child left mid-task on purpose, "" if not */
+    /* The last task whose finishing (publishing its canvas, result or ack)
+     * broke this child's connection, and how often: the broker closes a
+     * channel for a message it cannot route or take, and the task, unacked,
+     * comes back. Written by the child only. */
+    cel_task_key_t broke_key;
+    char broke_id[CEL_SHORTSTR_SIZE];
+    int broke_count;
+    char broke_why[96];
     char task_name[128];
     char reply_to[CEL_SHORTSTR_SIZE]; /* where to report it, "" for nowhere */
     char correlation_id[CEL_SHORTSTR_SIZE];
@@ -103,6 +111,15 @@ void cel__board_end(cel_board_t *board, int slot);
  * still there), for a child that finds, after the task, that the task
  * broke it. */
 void cel__board_resume(cel_board_t *board, int slot);
+
+/* Child side: the slot's last task broke the connection while it was
+ * being finished, for the reason why. */
+void cel__board_broke(cel_board_t *board, int slot, const char *why);
+
+/* Child side: how many times finishing task id broke a connection, in
+ * every slot; the last reason is copied into why. */
+int cel__board_broke_count(cel_board_t *board, const char *id, char *why,
+                           size_t why_size);
 
 /* Child side: the child leaves with its task unfinished, for the reason
  * why (which the master adds to the task's WorkerLostError). */

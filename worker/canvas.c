@@ -30,14 +30,12 @@
 static int
 declare(cel_child_t *c, const char *queue, cel_error_t *err)
 {
-    static char last[CEL_SHORTSTR_SIZE]; /* one child, one thread */
-
-    if (strcmp(last, queue) == 0) {
+    if (strcmp(c->declared, queue) == 0) {
         return 0;
     }
     int r = cel_broker_declare_task_queue(c->broker, queue, err);
     if (r == 0) {
-        cel_copy_str(last, sizeof(last), queue);
+        cel_copy_str(c->declared, sizeof(c->declared), queue);
     }
     return r;
 }
@@ -53,9 +51,7 @@ route(cel_child_t *c, const cel_delivery_t *d, const json_t *sig,
 
     if (queue != NULL && exchange == NULL) {
         int r = declare(c, queue, err);
-        return r != 0 ? r
-                      : cel_broker_publish(c->broker, "", key ? key : queue,
-                                           env, err);
+        return r != 0 ? r : cel_broker_publish(c->broker, "", queue, env, err);
     }
     if (exchange != NULL || key != NULL) {
         return cel_broker_publish(c->broker, exchange ? exchange : "",
@@ -73,10 +69,18 @@ cel__canvas_send(cel_child_t *c, const cel_delivery_t *d,
     char id[CEL_SHORTSTR_SIZE];
 
     int r = cel__sig_encode(step, m, &env, id, sizeof(id), err);
-    if (r == 0) {
+    size_t max = cel__reply_bound(c);
+    if (r == 0 && max > 0 && env.body_len > max) {
+        /* The broker would close the channel for it, and the task come
+         * back: the step is refused here, with the reason. */
+        r = cel_error_set(err, CEL_ETOOBIG,
+                          "%s is %zu bytes, over the %zu bytes the broker "
+                          "takes",
+                          id, env.body_len, max);
+    } else if (r == 0) {
         r = route(c, d, step->sig, &env, err);
-        cel_envelope_clear(&env);
     }
+    cel_envelope_clear(&env); /* initialised by the encoder, always */
     if (r == 0 && children != NULL) {
         json_array_append_new(children, json_pack("[[s, n], n]", id));
     }
@@ -104,6 +108,9 @@ send_all(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
                     m->id, json_string_value(json_object_get(step.sig, "task")),
                     err.text);
         }
+        /* One that cannot be sent at all is logged and skipped: only a
+         * broken connection stops the task's finishing. */
+        r = cel__broker_broken(r) ? r : 0;
     }
     return r;
 }

@@ -122,6 +122,7 @@ connect_broker(cel_child_t *c)
                     c->cfg->queues[0], c->cfg->nqueues > 1 ? ", ..." : "");
             c->board->slots[c->slot].consuming = 1;
             cel__guard_connected(c);
+            c->declared[0] = '\0';
             return 0;
         }
         cel_broker_close(c->broker);
@@ -243,6 +244,8 @@ serve(cel_child_t *c, cel_held_t *held)
         bool linger = !more && c->acks_due > 0 && timeout > ACK_LINGER_MS;
         int r = cel_broker_next(c->broker, linger ? ACK_LINGER_MS : timeout, &d,
                                 &err);
+        c->finishing = c->finishing && r != 0 && r != CEL_ETIMEDOUT &&
+                       r != CEL_BROKER_RETURNED;
         if (r == CEL_ETIMEDOUT) {
             if (c->acks_due > 0 && cel__flush_acks(c) != 0) {
                 return SERVE_BROKEN;
@@ -264,6 +267,7 @@ serve(cel_child_t *c, cel_held_t *held)
         if (r != 0) {
             cel_delivery_clear(&d);
             CEL_LOG(CEL_LOG_ERROR, "broker: %s", err.text);
+            cel_copy_str(c->last_err, sizeof(c->last_err), err.text);
             cel__reply_learn_limit(c, err.text);
             return SERVE_BROKEN;
         }
@@ -279,6 +283,23 @@ serve(cel_child_t *c, cel_held_t *held)
         }
     }
     return SERVE_STOP;
+}
+
+/* A connection that broke right after a task finished (before the next
+ * good read) may have been broken by what finishing it sent: the broker
+ * closes the channel for a message it cannot route or take. The board
+ * counts it, so that the task, redelivered, does not run for ever. */
+static void
+blame_finished(cel_child_t *c)
+{
+    if (c->finishing) {
+        cel__board_broke(c->board, c->slot,
+                         c->last_err[0] ? c->last_err
+                                        : "the connection broke as it was "
+                                          "finished");
+    }
+    c->finishing = false;
+    c->last_err[0] = '\0';
 }
 
 int
@@ -302,6 +323,7 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
         r = serve(&c, &held);
         if (r == SERVE_BROKEN) {
             cel__guard_broken(&c);
+            blame_finished(&c);
         } else {
             (void)cel__flush_acks(&c); /* or they would run again */
         }

@@ -30,7 +30,13 @@ typedef struct {
     int acks_due;      /* how many */
     bool holding;      /* eta tasks are held: ack one by one */
     char tags[CEL_MAX_QUEUES][CEL_SHORTSTR_SIZE]; /* consumer tags */
-    int sock_fd;       /* the broker connection's descriptor, */
+    bool finishing;     /* a task finished since the last good read: a
+                           broken connection now is laid at its door */
+    char last_err[160]; /* the broker's last error text */
+    char declared[CEL_SHORTSTR_SIZE]; /* the queue a chain step was last
+                                         sent to, declared on this
+                                         connection ("" after a connect) */
+    int sock_fd;                      /* the broker connection's descriptor, */
     uint64_t sock_ino; /* and its inode, to see a task replace it */
 } cel_child_t;
 
@@ -83,6 +89,10 @@ void cel__guard_broken(cel_child_t *c);
 int cel__reply_publish(cel_child_t *c, const char *reply_to, const char *id,
                        const char *correlation_id, cel_state_t state,
                        const json_t *result, const char *traceback);
+
+/* cel__reply_bound is the largest message body the broker takes, as far
+ * as is known: --max-result-size, or the limit learned from a refusal. */
+size_t cel__reply_bound(const cel_child_t *c);
 
 /* cel__reply_send is cel__reply_publish from a result spec (which can
  * name the task's children). */

@@ -25,7 +25,10 @@
 #define NO_CHORDS                                                              \
     "workerd answers through the rpc:// result backend, which does not "       \
     "support chords: this chord's header task is not run"
-#define LIMIT_NEVER_S 1e9 /* a time limit this long (31 years) never comes */
+#define LIMIT_NEVER_S 1e9
+#define BROKE_RERUNS                                                           \
+    2 /* a task whose finishing broke the connection this
+                           often is not run again */ /* a time limit this long (31 years) never comes */
 
 /* An exception to answer with: Python type, module, message, and the
  * traceback text (or NULL). */
@@ -49,10 +52,10 @@ static int
 publish_exc(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
             cel_state_t state, const cel_exc_t *e)
 {
-    json_t *exc =
-        e->args ? json_pack("{s:s, s:O, s:s}", "exc_type", e->type,
-                            "exc_message", e->args, "exc_module", e->module)
-                : cel_exc_new(e->type, e->module, e->message);
+    json_t *exc = cel_exc_new(e->type, e->module, e->message);
+    if (e->args != NULL) {
+        json_object_set(exc, "exc_message", (json_t *)e->args);
+    }
     int r = publish_result(c, m, state, exc, e->traceback);
     if (r == 0 && state != CEL_STATE_RETRY && m->id != NULL) {
         r = cel__canvas_failure(c, d, m, exc, e->traceback);
@@ -132,7 +135,9 @@ refuse(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
         cel__reply_publish(c, m->reply_to, id, m->id ? m->correlation_id : id,
                            CEL_STATE_FAILURE, exc, NULL);
     const json_t *chain = json_object_get(m->embed, "chain");
-    if (r == 0 && json_is_array(chain)) {
+    if (r == 0 && m->id != NULL) {
+        r = cel__canvas_failure(c, d, m, exc, NULL); /* chain, errbacks */
+    } else if (r == 0 && json_is_array(chain)) {
         r = cel__canvas_fail_chain(c, chain, exc, NULL);
     }
     json_decref(exc);
@@ -328,8 +333,12 @@ run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     int64_t t0 = cel_clock_now_ms();
     json_t *value = run_task(c, m, fn, &ctx);
     cel__guard_check();
+    c->finishing = true;
     r = report(c, d, m, &ctx, value,
                (double)(cel_clock_now_ms() - t0) / 1000.0);
+    if (cel__broker_broken(r)) {
+        cel__guard_broken(c); /* with the task still marked running */
+    }
     json_decref(value);
     json_decref(ctx.exc_args);
     cel__board_end(c->board, c->slot);
@@ -367,6 +376,28 @@ lost_again(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     int r = publish_exc(c, d, m, CEL_STATE_FAILURE, &e);
     *rc = r != 0 ? r : settle(c, d, true);
     return 1;
+}
+
+/* A redelivered task whose finishing broke the connection twice already
+ * (a continuation or a result the broker refuses, say): failed with the
+ * broker's reason instead of being run a third time. */
+static bool
+broke_before(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
+             int *rc)
+{
+    char why[96] = "", text[300];
+
+    if (!d->redelivered || cel__board_broke_count(c->board, m->id, why,
+                                                  sizeof(why)) < BROKE_RERUNS) {
+        return false;
+    }
+    snprintf(text, sizeof(text),
+             "finishing this task broke the broker connection %d times "
+             "(%s); not running it again",
+             BROKE_RERUNS, why);
+    CEL_LOG(CEL_LOG_ERROR, "Task %s[%s]: %s", m->task, m->id, text);
+    *rc = refuse(c, d, m, "OperationalError", "kombu.exceptions", text);
+    return true;
 }
 
 /* Not run after its expiry: REVOKED, as Celery reports it. */
@@ -432,7 +463,7 @@ dispatch(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
         *hold_until_us = eta;
         return CEL__HOLD;
     }
-    if (lost_again(c, d, m, &rc)) {
+    if (lost_again(c, d, m, &rc) || broke_before(c, d, m, &rc)) {
         return rc;
     }
     if (refuse_canvas(c, d, m, &rc)) {

@@ -26,8 +26,8 @@
 
 /* The bound results are held to: --max-result-size, or the broker's own
  * limit once learned, whichever is smaller. */
-static size_t
-result_bound(const cel_child_t *c)
+size_t
+cel__reply_bound(const cel_child_t *c)
 {
     size_t learned = atomic_load(&c->board->result_limit);
     size_t max = c->cfg->max_result_bytes;
@@ -56,7 +56,7 @@ encode_outcome(const cel_child_t *c, const cel_result_spec_t *o,
                cel_envelope_t *env, cel_error_t *err)
 {
     char why[200];
-    size_t max = result_bound(c);
+    size_t max = cel__reply_bound(c);
 
     int r = cel_result_build(o, env, err);
     if (r == 0 && (max == 0 || env->body_len <= max)) {

@@ -19,18 +19,40 @@ opt_str(const json_t *opts, const char *key)
     return json_string_value(json_object_get(opts, key));
 }
 
+/* The options that name where a step goes and how it is found: AMQP
+ * short strings (at most 255 bytes), and no queue the broker keeps for
+ * itself (amq.*), which it would refuse by closing the channel. */
+static bool
+opts_valid(const json_t *opts)
+{
+    static const char *const names[] = {"queue", "exchange", "routing_key",
+                                        "reply_to", "task_id"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const json_t *v = json_object_get(opts, names[i]);
+        if (v != NULL && !json_is_null(v) &&
+            (!json_is_string(v) || json_string_length(v) > 255)) {
+            return false;
+        }
+    }
+    const char *queue = opt_str(opts, "queue");
+    return queue == NULL || strncmp(queue, "amq.", 4) != 0;
+}
+
 static bool
 sig_valid(const json_t *sig)
 {
+    const json_t *task = json_object_get(sig, "task");
     const json_t *args = json_object_get(sig, "args");
     const json_t *kwargs = json_object_get(sig, "kwargs");
     const json_t *opts = json_object_get(sig, "options");
 
-    return json_is_object(sig) &&
-           json_is_string(json_object_get(sig, "task")) &&
+    return json_is_object(sig) && json_is_string(task) &&
+           json_string_length(task) > 0 &&
            (args == NULL || json_is_null(args) || json_is_array(args)) &&
            (kwargs == NULL || json_is_null(kwargs) || json_is_object(kwargs)) &&
-           (opts == NULL || json_is_null(opts) || json_is_object(opts));
+           (opts == NULL || json_is_null(opts) ||
+            (json_is_object(opts) && opts_valid(opts)));
 }
 
 /* A list of signatures: null, absent, or an array of valid ones. A link

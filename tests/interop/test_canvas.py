@@ -188,6 +188,17 @@ try:
     check("and its last step fails with it",
           raises(AsyncResult(long_last, app=app), Exception, 'over the 1000'))
 
+    # A step the broker refuses (no such exchange: it closes the channel)
+    # would bring the unacked task back for ever: after two such breaks it
+    # fails with the broker's reason instead.
+    nowhere = 'celeriac-no-such-exchange-' + str(uuid.uuid4())
+    r = chain(add.s(1, 1), add.s(1).set(exchange=nowhere, routing_key='x'))
+    check("a step the broker cannot route fails the chain, no loop",
+          raises(r.apply_async(), Exception, 'broke the broker connection'))
+    r = add.apply_async((1, 1), link=add.s(1).set(queue='amq.celeriac'))
+    check("a link to a queue the broker keeps for itself is refused",
+          raises(r, Exception, 'not a list of signatures'))
+
     check("the worker goes on", app.send_task('add', (2, 3)).get(timeout=20)
           == 5)
 finally:
