@@ -186,8 +186,9 @@ refresh_window(cel_child_t *c, cel_held_t *h)
     cel_error_t err = CEL_ERROR_INIT;
     int r = 0;
 
-    if (h->since_consume < (c->cfg->prefetch_multiplier + 1) / 2) {
-        return 0;
+    if (h->since_consume < (c->cfg->prefetch_multiplier + 1) / 2 ||
+        h->nlight >= CEL_HELD_MAX_LIGHT) {
+        return 0; /* past the bound: the window fills and stays full */
     }
     h->since_consume = 0;
     for (int i = 0; r == 0 && i < c->cfg->nqueues; i++) {

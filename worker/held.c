@@ -54,7 +54,9 @@ add_light(cel_held_t *h, const cel_delivery_t *d, int64_t due_us)
 {
     if (h->nlight == h->light_cap) {
         size_t cap = h->light_cap ? h->light_cap * 2 : 1024;
-        void *p = cap <= CEL_HELD_MAX_LIGHT
+        /* Twice the bound: past it no consumer is started again, so only
+         * what a window holds can still come. */
+        void *p = cap <= 2 * CEL_HELD_MAX_LIGHT
                       ? realloc(h->light, cap * sizeof(*h->light))
                       : NULL;
         if (p == NULL) {

@@ -10,8 +10,10 @@
 /* Held in full (message and all): at most this many, or this many body
  * bytes. Past either, a task is held by its delivery tag and due time
  * alone (16 bytes) and, when due, handed back to the broker
- * (basic.reject, requeue) to be delivered again and run; past
- * CEL_HELD_MAX_LIGHT of those, the broker keeps it (requeued at once). */
+ * (basic.reject, requeue) to be delivered again and run. Past
+ * CEL_HELD_MAX_LIGHT of those, the child stops starting its consumers
+ * again: its prefetch window fills with held tasks and it takes no new
+ * work until some fall due (the few already on their way are kept too). */
 #define CEL_HELD_MAX_FULL  4096
 #define CEL_HELD_MAX_BYTES ((size_t)64 << 20)
 #define CEL_HELD_MAX_LIGHT ((size_t)1 << 20)
