@@ -304,11 +304,8 @@ cel_result_errback(const cel_result_t *r)
     return r->kin ? r->kin->errback : NULL;
 }
 
-/* The options a signature is sent with: opts, and the signature's own
- * queue, task_id, countdown and priority where opts leaves them unset.
- * Strings are borrowed from s. */
-static void
-sig_opts(const cel_sig_t *s, const cel_opts_t *opts, cel_opts_t *o)
+void
+cel__sig_opts(const cel_sig_t *s, const cel_opts_t *opts, cel_opts_t *o)
 {
     static const cel_opts_t none = CEL_OPTS_INIT;
     const json_t *op = s->options;
@@ -379,7 +376,7 @@ send_first(cel_client_t *c, const cel_sig_t *s, const char *id,
     cel_call_t call = {s->name, s->args, s->kwargs, embed, NULL};
     cel_opts_t o;
 
-    sig_opts(s, opts, &o);
+    cel__sig_opts(s, opts, &o);
     o.task_id = id;
     if (!last) {
         o.callback = o.error_callback = NULL;
@@ -460,7 +457,7 @@ cel_group_send(cel_client_t *c, const cel_sig_t *const *sigs, size_t n,
         cel_call_t call = {sigs[i]->name, sigs[i]->args, sigs[i]->kwargs, NULL,
                            gid};
         cel_opts_t o;
-        sig_opts(sigs[i], opts, &o);
+        cel__sig_opts(sigs[i], opts, &o);
         results[i] = cel__send_call(c, &call, &o, NULL, &e);
         if (results[i] == NULL) {
             while (i-- > 0) {

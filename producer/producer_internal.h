@@ -201,6 +201,13 @@ cel_result_t *cel__send_call(cel_client_t *c, const cel_call_t *call,
                              const cel_opts_t *opts, cel_group_t *group,
                              cel_error_t *err);
 
+/* cel__send_untracked, without the lock: sends the call with o (which has
+ * no links) and the client's reply queue, making no result: its reply
+ * settles a result tracked already under o->task_id, if still wanted.
+ * Returns 0 or the error. */
+int cel__send_untracked(cel_client_t *c, const cel_call_t *call,
+                        const cel_opts_t *o, cel_error_t *err);
+
 /* Canvas (canvas.c). A signature is a value; its JSON parts are its own. */
 struct cel_sig {
     json_t *args, *kwargs, *options; /* owned */
@@ -234,6 +241,11 @@ int cel__kin_links(cel_result_t *r, char ids[2][CEL_ID_SIZE]);
 /* cel__kin_settled, with the lock held: r became ready; the one of its
  * link and errback that can no longer come stops being tracked. */
 void cel__kin_settled(cel_result_t *r);
+
+/* cel__sig_opts: the options a signature is sent with: opts (NULL: none)
+ * with the signature's own queue, task_id, countdown and priority where
+ * opts leaves them unset; strings borrowed from s and opts. */
+void cel__sig_opts(const cel_sig_t *s, const cel_opts_t *opts, cel_opts_t *o);
 
 /* cel__kin_release, with the lock held: r is being destroyed; releases
  * the results it held. */

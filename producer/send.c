@@ -269,6 +269,32 @@ cel__send_call(cel_client_t *c, const cel_call_t *call, const cel_opts_t *opts,
     return r;
 }
 
+int
+cel__send_untracked(cel_client_t *c, const cel_call_t *call,
+                    const cel_opts_t *o, cel_error_t *err)
+{
+    cel_task_spec_t spec = CEL_TASK_SPEC_INIT;
+    cel_envelope_t env;
+    char id[CEL_SHORTSTR_SIZE], reply_to[CEL_ID_SIZE];
+    char link_ids[2][CEL_ID_SIZE] = {"", ""};
+
+    cel__lock(c);
+    int rc = reply_route(c, reply_to, err);
+    cel__unlock(c);
+    if (rc != 0) {
+        return rc;
+    }
+    fill_spec(c, reply_to, o, &spec);
+    rc = encode(call, o, &spec, link_ids, &env, id, err);
+    if (rc != 0) {
+        return rc;
+    }
+    env.expiration[0] = '\0'; /* as in cel__send_call */
+    rc = publish(c, o, &env, err);
+    cel_envelope_clear(&env);
+    return rc;
+}
+
 cel_result_t *
 cel__send(cel_client_t *c, const char *name, const json_t *args,
           const json_t *kwargs, const cel_opts_t *opts, cel_group_t *group,

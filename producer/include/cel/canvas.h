@@ -10,6 +10,7 @@
  *   res.parent                           cel_result_parent
  *   group(a, b).apply_async()            cel_group_send
  *   apply_async(link=s, link_error=e)    cel_opts_t.link, .link_error
+ *   chord(header)(body)                  cel_chord_apply_async
  *
  * A signature is a value: the calls that take one borrow it and copy
  * what they keep, so it may be freed right after. This header is included
@@ -85,6 +86,21 @@ cel_result_t *cel_result_errback(const cel_result_t *r);
 CEL_NODISCARD int cel_group_send(cel_client_t *c, const cel_sig_t *const *sigs,
                                  size_t n, const cel_opts_t *opts,
                                  cel_result_t **results, cel_error_t *err);
+
+/* cel_chord_apply_async sends the n (>= 1) header signatures as a group
+ * and, once all have succeeded, the body with the list of their values
+ * (in header order) prepended to its args (Celery's chord, which its rpc
+ * backend refuses). Returns the chord's result, new (cel_result_free),
+ * with opts' callbacks: the body's value, or the first failing header
+ * member's exception (CEL_ETASK), or ChordError when the body could not
+ * be sent. NULL with the reason in cel_client_error (CEL_EINVAL for
+ * n == 0 or opts with a link). No thread runs a chord: it moves on inside
+ * the program's calls that read replies (wait, get, poll, join...), as
+ * callbacks do; a chord pending when its client is closed never ends. */
+cel_result_t *cel_chord_apply_async(cel_client_t *c,
+                                    const cel_sig_t *const *header, size_t n,
+                                    const cel_sig_t *body,
+                                    const cel_opts_t *opts);
 
 /* Used by the typed constructors of <cel/declare.h>: a signature of name
  * with the n items as its args, taking ownership of them. NULL when an
