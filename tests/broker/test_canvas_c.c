@@ -3,8 +3,9 @@
  * steps, a failing step (the last step's get fails with its exception),
  * links and errbacks (their results through cel_result_link and
  * cel_result_errback; the one that cannot come ends at once) and groups
- * of signatures, values in order. The client's default queue has no
- * worker: everything goes where opts.queue or a signature's queue says. */
+ * of signatures, values in order, and chords built by the producer. The
+ * client's default queue has no worker: everything goes where opts.queue or a
+ * signature's queue says. */
 #include <cel/producer.h>
 
 #include "../examples/tasks.h"
@@ -178,6 +179,68 @@ test_group(void)
     }
 }
 
+static cel_result_t *
+chord_of(cel_sig_t **header, size_t n, cel_sig_t *body, const cel_opts_t *o)
+{
+    cel_opts_t with_queue = CEL_OPTS_INIT;
+
+    if (o != NULL) {
+        with_queue = *o;
+    }
+    with_queue.queue = queue;
+    cel_result_t *r = cel_chord_apply_async(
+        client, (const cel_sig_t *const *)header, n, body, &with_queue);
+    CHECK(r != NULL);
+    for (size_t i = 0; i < n; i++) {
+        cel_sig_free(header[i]);
+    }
+    cel_sig_free(body);
+    return r;
+}
+
+/* chord(add.s(i, i) for i in range(5))(echo.s()): the body gets the
+ * header's values in order; a failing member fails the chord; an
+ * immutable body keeps its args; the chord's callback runs once. */
+static void
+test_chord(void)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_opts_t o = CEL_OPTS_INIT;
+    const json_t *v;
+    cel_sig_t *h[5];
+    int calls = 0;
+
+    for (int i = 0; i < 5; i++) {
+        h[i] = add_s(i, i);
+    }
+    o.callback = on_done;
+    o.callback_arg = &calls;
+    cel_result_t *r = chord_of(h, 5, echo_sp(), &o);
+    CHECK_OK(cel_result_get(r, WAIT_MS, &v, &err));
+    json_t *want = json_pack("[iiiii]", 0, 2, 4, 6, 8);
+    CHECK(json_equal(v, want));
+    json_decref(want);
+    CHECK_OK(cel_client_join(client, WAIT_MS, &err));
+    CHECK_EQ_INT(calls, 1);
+    cel_result_free(r);
+
+    h[0] = add_s(1, 1);
+    h[1] = broken_function_s(0.01);
+    h[2] = add_s(2, 2);
+    r = chord_of(h, 3, echo_sp(), NULL);
+    CHECK_EQ_INT(cel_result_get(r, WAIT_MS, &v, &err), CEL_ETASK);
+    CHECK_CONTAINS(err.text, "ValueError: Called broken function");
+    cel_result_free(r);
+
+    h[0] = add_s(1, 1);
+    r = chord_of(h, 1, add_si(20, 22), NULL);
+    CHECK_EQ_INT(value_of(r), 42);
+    cel_result_free(r);
+
+    CHECK(cel_chord_apply_async(client, NULL, 0, NULL, NULL) == NULL);
+    CHECK_CONTAINS(cel_client_error(client), "at least one header task");
+}
+
 /* Results freed before their replies come are dropped quietly. */
 static void
 test_free_early(void)
@@ -190,7 +253,10 @@ test_free_early(void)
     o.link = add_sp(1);
     cel_result_free(add_apply_async(client, &o, 1, 1));
     cel_sig_free((cel_sig_t *)o.link);
+    cel_sig_t *h[2] = {add_s(1, 1), add_s(2, 2)};
+    cel_result_free(chord_of(h, 2, echo_sp(), NULL));
     CHECK_OK(cel_client_join(client, WAIT_MS, &err));
+    CHECK_EQ_INT(cel_client_pending(client), 0);
 }
 
 int
@@ -212,6 +278,7 @@ main(void)
     test_failing_step();
     test_links();
     test_group();
+    test_chord();
     test_free_early();
     cel_client_close(client);
     int status = test_workerd_stop(w, SIGTERM, 15000);

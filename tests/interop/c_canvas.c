@@ -1,14 +1,15 @@
 /* c_canvas: the C producer's canvas on real workers, for test_c_canvas.py.
  * A chain run whole by a Python Celery worker, a chain whose steps go back
  * and forth between the Python worker's queue and workerd's, a link and a
- * group on the Python worker. Prints one line per check and exits 1 when
- * one fails.
- * Usage: c_canvas BROKER_URL PY_QUEUE C_QUEUE */
+ * group on the Python worker, and a chord across both. Prints one line per
+ * check and exits 1 when one fails. Usage: c_canvas BROKER_URL PY_QUEUE C_QUEUE
+ */
 #include <cel/producer.h>
 
 #include "../examples/tasks.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define WAIT_MS 60000
 
@@ -120,6 +121,36 @@ python_link_group(cel_client_t *c, const char *py)
     }
 }
 
+/* chord([add(1, 1) on Python, add(2, 2) on workerd])(echo on Python),
+ * and a chord whose member fails on Python. */
+static void
+mixed_chord(cel_client_t *c, const char *py, const char *cq)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    const json_t *v = NULL;
+    cel_sig_t *h[] = {on(add_s(1, 1), py), on(add_s(2, 2), cq)};
+    cel_sig_t *body = on(echo_sp(), py);
+    cel_result_t *r =
+        cel_chord_apply_async(c, (const cel_sig_t *const *)h, 2, body, NULL);
+    json_t *want = json_pack("[ii]", 2, 4);
+
+    check("a chord across Python and workerd gives [2, 4]",
+          r != NULL && cel_result_get(r, WAIT_MS, &v, &err) == 0 &&
+              json_equal(v, want));
+    json_decref(want);
+    cel_result_free(r);
+    cel_sig_free(h[0]);
+    h[0] = on(broken_function_s(0), py);
+    r = cel_chord_apply_async(c, (const cel_sig_t *const *)h, 2, body, NULL);
+    check("a Python member's failure fails the chord",
+          r != NULL && cel_result_get(r, WAIT_MS, &v, &err) == CEL_ETASK &&
+              strstr(err.text, "Called broken function") != NULL);
+    cel_result_free(r);
+    cel_sig_free(h[0]);
+    cel_sig_free(h[1]);
+    cel_sig_free(body);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -140,6 +171,7 @@ main(int argc, char **argv)
     python_chain(c, argv[2]);
     mixed_chain(c, argv[2], argv[3]);
     python_link_group(c, argv[2]);
+    mixed_chord(c, argv[2], argv[3]);
     cel_client_close(c);
     return failures ? 1 : 0;
 }
