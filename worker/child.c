@@ -214,13 +214,52 @@ poll_timeout(int64_t next_us)
     return ms < 0 ? 0 : ms < POLL_MS ? (int)ms : POLL_MS;
 }
 
+/* Handles what cel_broker_next gave: r, with d and err. Returns 0, or
+ * SERVE_BROKEN when the connection must be rebuilt. */
+static int
+take(cel_child_t *c, cel_held_t *held, int r, cel_delivery_t *d,
+     const cel_error_t *err)
+{
+    int64_t due = 0;
+
+    c->finishing = c->finishing && r != 0 && r != CEL_ETIMEDOUT &&
+                   r != CEL_BROKER_RETURNED;
+    if (r == CEL_ETIMEDOUT) {
+        return c->acks_due > 0 && cel__flush_acks(c) != 0 ? SERVE_BROKEN : 0;
+    }
+    if (r == CEL_BROKER_RETURNED) {
+        cel__returned_add(c, d); /* a result of ours, not routed */
+        return 0;
+    }
+    if (r == CEL_EPROTO && d->delivery_tag != 0) {
+        r = cel__refuse_unreadable(c, d, err->text);
+        cel_delivery_clear(d);
+        return r != 0 ? SERVE_BROKEN : 0;
+    }
+    if (r != 0) {
+        cel_delivery_clear(d);
+        CEL_LOG(CEL_LOG_ERROR, "broker: %s", err->text);
+        cel_copy_str(c->last_err, sizeof(c->last_err), err->text);
+        cel__reply_learn_limit(c, err->text);
+        return SERVE_BROKEN;
+    }
+    r = cel__execute(c, d, &due);
+    if (r == CEL__HOLD) {
+        r = cel__held_add(c, held, d, due);
+        r = r != 0 ? r : refresh_window(c, held);
+    } else {
+        cel_delivery_clear(d);
+    }
+    return r != 0 ? SERVE_BROKEN : 0;
+}
+
 /* Serves deliveries until shutdown, a broker error or retirement. */
 static int
 serve(cel_child_t *c, cel_held_t *held)
 {
     cel_error_t err = CEL_ERROR_INIT;
     cel_delivery_t d;
-    int64_t next_us = 0, due = 0;
+    int64_t next_us = 0;
 
     cel__returned_connected(c);
     while (!cel__child_stop) {
@@ -245,41 +284,7 @@ serve(cel_child_t *c, cel_held_t *held)
         bool linger = !more && c->acks_due > 0 && timeout > ACK_LINGER_MS;
         int r = cel_broker_next(c->broker, linger ? ACK_LINGER_MS : timeout, &d,
                                 &err);
-        c->finishing = c->finishing && r != 0 && r != CEL_ETIMEDOUT &&
-                       r != CEL_BROKER_RETURNED;
-        if (r == CEL_ETIMEDOUT) {
-            if (c->acks_due > 0 && cel__flush_acks(c) != 0) {
-                return SERVE_BROKEN;
-            }
-            continue;
-        }
-        if (r == CEL_BROKER_RETURNED) {
-            cel__returned_add(c, &d); /* a result of ours, not routed */
-            continue;
-        }
-        if (r == CEL_EPROTO && d.delivery_tag != 0) {
-            r = cel__refuse_unreadable(c, &d, err.text);
-            cel_delivery_clear(&d);
-            if (r != 0) {
-                return SERVE_BROKEN;
-            }
-            continue;
-        }
-        if (r != 0) {
-            cel_delivery_clear(&d);
-            CEL_LOG(CEL_LOG_ERROR, "broker: %s", err.text);
-            cel_copy_str(c->last_err, sizeof(c->last_err), err.text);
-            cel__reply_learn_limit(c, err.text);
-            return SERVE_BROKEN;
-        }
-        r = cel__execute(c, &d, &due);
-        if (r == CEL__HOLD) {
-            r = cel__held_add(c, held, &d, due);
-            r = r != 0 ? r : refresh_window(c, held);
-        } else {
-            cel_delivery_clear(&d);
-        }
-        if (r != 0) {
+        if (take(c, held, r, &d, &err) != 0) {
             return SERVE_BROKEN;
         }
     }
