@@ -161,6 +161,25 @@ read_options(const json_t *src, cel_task_msg_t *m, cel_error_t *err)
     return r;
 }
 
+/* Is there nothing in embed to act on (every value null or [], as in a
+ * plain Celery task's {"callbacks": null, ..., "chord": null})? One pass
+ * over it, so that a plain task costs the worker no canvas lookups. */
+static bool
+embed_empty(json_t *embed)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach (embed, k, v) {
+        (void)k;
+        if (!json_is_null(v) &&
+            !(json_is_array(v) && json_array_size(v) == 0)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static int
 read_call(json_t *args, json_t *kwargs, json_t *embed, cel_task_msg_t *m,
           cel_error_t *err)
@@ -177,7 +196,7 @@ read_call(json_t *args, json_t *kwargs, json_t *embed, cel_task_msg_t *m,
     }
     m->args = args;
     m->kwargs = kwargs;
-    m->embed = json_is_object(embed) ? embed : NULL;
+    m->embed = json_is_object(embed) && !embed_empty(embed) ? embed : NULL;
     return 0;
 }
 

@@ -133,7 +133,8 @@ typedef struct {
     bool ignore_result;
     json_t *args;   /* an array */
     json_t *kwargs; /* an object */
-    json_t *embed;  /* an object, or NULL */
+    json_t *embed;  /* an object, or NULL when it has nothing to act on
+                       (every value null or []) */
     json_t *body;   /* owned: the parsed body the fields point into */
 } cel_task_msg_t;
 
