@@ -221,7 +221,13 @@ held_new(cel_client_t *c, const char *id)
 {
     static const cel_opts_t none = CEL_OPTS_INIT;
 
-    return id[0] != '\0' ? cel__result_new(c, id, true, &none) : NULL;
+    cel_result_t *r =
+        id[0] != '\0' ? cel__result_new(c, id, true, &none) : NULL;
+
+    if (r != NULL) {
+        r->flags |= R_HELD;
+    }
+    return r;
 }
 
 int
@@ -260,7 +266,7 @@ static void
 let_go(cel_result_t *r)
 {
     if (r != NULL) {
-        r->flags &= ~R_USER;
+        r->flags &= ~(R_USER | R_HELD);
         cel__result_release(r);
     }
 }
@@ -342,6 +348,7 @@ track_steps(cel_client_t *c, char (*ids)[CEL_ID_SIZE], size_t n,
         }
         if (prev != NULL) {
             r->kin->parent = prev;
+            prev->flags |= R_HELD;
         }
         prev = r;
     }
@@ -362,6 +369,7 @@ attach_first(cel_result_t *last, cel_result_t *r0)
         return CEL_ENOMEM;
     }
     r->kin->parent = r0;
+    r0->flags |= R_HELD;
     return 0;
 }
 

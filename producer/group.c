@@ -46,7 +46,9 @@ cel_group_add(cel_group_t *g, cel_result_t *r)
         return CEL_EINVAL;
     }
     cel__lock(c);
-    int rc = r->group != NULL || !(r->flags & R_USER) ? CEL_EINVAL : 0;
+    int rc = r->group != NULL || !(r->flags & R_USER) || (r->flags & R_HELD)
+                 ? CEL_EINVAL
+                 : 0;
     if (rc == 0) {
         r->group = g;
         r->flags &= ~R_USER;

@@ -23,6 +23,9 @@
 #define R_QUEUED  0x04 /* ready, its callback not yet run */
 #define R_LOST    0x08 /* its reply can no longer come: connection lost */
 #define R_DROPPED 0x10 /* lost too: its reply queue was deleted meanwhile */
+#define R_HELD                                                                 \
+    0x20 /* held by another result (canvas.c): not the program's               \
+            to free or give to a group */
 
 typedef struct {
     cel_callback_fn *ok, *fail;

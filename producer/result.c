@@ -292,6 +292,10 @@ cel_result_free(cel_result_t *r)
     }
     cel_client_t *c = r->client;
     cel__lock(c);
+    if (r->flags & R_HELD) {
+        cel__unlock(c); /* a chain step's or a link's: freed with its owner */
+        return;
+    }
     r->flags &= ~R_USER;
     c->refs++; /* keep c alive across the release */
     cel__result_release(r);

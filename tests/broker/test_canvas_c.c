@@ -3,7 +3,8 @@
  * steps, a failing step (the last step's get fails with its exception),
  * links and errbacks (their results through cel_result_link and
  * cel_result_errback; the one that cannot come ends at once) and groups
- * of signatures, values in order, and chords built by the producer. The
+ * of signatures, values in order, chords built by the producer, and all
+ * of it from several threads on one client. The
  * client's default queue has no worker: everything goes where opts.queue or a
  * signature's queue says. */
 #include <cel/producer.h>
@@ -12,7 +13,9 @@
 #include "check.h"
 #include "support/support.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -64,6 +67,13 @@ test_chain(void)
     CHECK_EQ_INT(value_of(p), 8);
     CHECK_EQ_INT(value_of(cel_result_parent(p)), 4);
     CHECK(cel_result_parent(cel_result_parent(p)) == NULL);
+    /* A step's result is its chain's: not the program's to free or give
+     * to a group. */
+    cel_result_free(p);
+    cel_group_t *g = cel_group_new(client);
+    CHECK_EQ_INT(cel_group_add(g, p), CEL_EINVAL);
+    cel_group_free(g);
+    CHECK_EQ_INT(value_of(p), 8);
     cel_result_free(r);
 
     /* One step is a plain task; the step's own queue option routes it. */
@@ -241,6 +251,44 @@ test_chord(void)
     CHECK_CONTAINS(cel_client_error(client), "at least one header task");
 }
 
+/* Several threads send chains and chords on one client and wait for
+ * them at once. */
+static void *
+sender(void *arg)
+{
+    int64_t base = (int64_t)(intptr_t)arg;
+
+    for (int64_t i = 0; i < 20; i++) {
+        cel_result_t *r = chain3(add_s(base, i), add_sp(1), add_sp(1), NULL);
+        cel_sig_t *h[2] = {add_s(i, 0), add_s(base, 0)};
+        cel_result_t *ch = chord_of(h, 2, echo_sp(), NULL);
+        CHECK_EQ_INT(value_of(r), base + i + 2);
+        CHECK_EQ_INT(value_of(cel_result_parent(cel_result_parent(r))),
+                     base + i);
+        cel_error_t err = CEL_ERROR_INIT;
+        const json_t *v;
+        CHECK_OK(cel_result_get(ch, WAIT_MS, &v, &err));
+        CHECK_EQ_INT(json_integer_value(json_array_get(v, 1)), base);
+        cel_result_free(r);
+        cel_result_free(ch);
+    }
+    return NULL;
+}
+
+static void
+test_threads(void)
+{
+    pthread_t t[4];
+
+    for (intptr_t i = 0; i < 4; i++) {
+        CHECK_EQ_INT(pthread_create(&t[i], NULL, sender, (void *)(i * 1000)),
+                     0);
+    }
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ_INT(pthread_join(t[i], NULL), 0);
+    }
+}
+
 /* Results freed before their replies come are dropped quietly. */
 static void
 test_free_early(void)
@@ -279,6 +327,7 @@ main(void)
     test_links();
     test_group();
     test_chord();
+    test_threads();
     test_free_early();
     cel_client_close(client);
     int status = test_workerd_stop(w, SIGTERM, 15000);

@@ -66,8 +66,9 @@ cel_result_t *cel_chain_apply_async(cel_client_t *c,
                                     const cel_opts_t *opts);
 
 /* cel_result_parent returns the result of the step before r in its chain,
- * borrowed from r (valid until r is freed), or NULL for the first step or
- * a result that is not a chain's. */
+ * borrowed from r (valid until r is freed; cel_result_free ignores it and
+ * cel_group_add refuses it), or NULL for the first step or a result that
+ * is not a chain's. */
 cel_result_t *cel_result_parent(const cel_result_t *r);
 
 /* cel_result_link and cel_result_errback return the results of the tasks
