@@ -74,8 +74,11 @@ cel__sig_built(const char *name, json_t **items, size_t n, bool immutable)
 int
 cel_sig_set_option(cel_sig_t *s, const char *key, const json_t *value)
 {
-    json_t *v = json_deep_copy(value);
+    json_t *v = value ? json_deep_copy(value) : NULL;
 
+    if (value == NULL) {
+        return CEL_EINVAL;
+    }
     if (v == NULL || json_object_set_new(s->options, key, v) != 0) {
         return CEL_ENOMEM;
     }
@@ -155,7 +158,7 @@ sig_id(const cel_sig_t *s, char *id)
 {
     const char *own = json_string_value(json_object_get(s->options, "task_id"));
 
-    if (own != NULL && strlen(own) < CEL_ID_SIZE) {
+    if (own != NULL && strlen(own) < CEL_TID_SIZE) {
         strcpy(id, own);
     } else {
         cel_id_new(id);
@@ -164,7 +167,7 @@ sig_id(const cel_sig_t *s, char *id)
 
 json_t *
 cel__chain_embed(const cel_sig_t *const *sigs, size_t n,
-                 char (*ids)[CEL_ID_SIZE], const char *reply_to)
+                 char (*ids)[CEL_TID_SIZE], const char *reply_to)
 {
     json_t *chain = json_array();
 
@@ -191,7 +194,7 @@ link_list(const cel_sig_t *s, const char *reply_to, char *id)
 
 json_t *
 cel__embed_links(const json_t *chain, const cel_opts_t *o, const char *reply_to,
-                 char ids[2][CEL_ID_SIZE])
+                 char ids[2][CEL_TID_SIZE])
 {
     ids[0][0] = ids[1][0] = '\0';
     json_t *cb = link_list(o->link, reply_to, ids[0]);
@@ -231,7 +234,7 @@ held_new(cel_client_t *c, const char *id)
 }
 
 int
-cel__kin_links(cel_result_t *r, char ids[2][CEL_ID_SIZE])
+cel__kin_links(cel_result_t *r, char ids[2][CEL_TID_SIZE])
 {
     struct cel_kin *k = kin_of(r);
 
@@ -332,7 +335,7 @@ cel__sig_opts(const cel_sig_t *s, const cel_opts_t *opts, cel_opts_t *o)
 /* With the lock held: tracked results for steps 1..n-1, each held by the
  * next, the last with opts' callbacks. Returns the last, or NULL. */
 static cel_result_t *
-track_steps(cel_client_t *c, char (*ids)[CEL_ID_SIZE], size_t n,
+track_steps(cel_client_t *c, char (*ids)[CEL_TID_SIZE], size_t n,
             const cel_opts_t *opts)
 {
     static const cel_opts_t none = CEL_OPTS_INIT;
@@ -395,7 +398,7 @@ send_first(cel_client_t *c, const cel_sig_t *s, const char *id,
 
 static cel_result_t *
 chain_send(cel_client_t *c, const cel_sig_t *const *sigs, size_t n,
-           const cel_opts_t *opts, char (*ids)[CEL_ID_SIZE], cel_error_t *err)
+           const cel_opts_t *opts, char (*ids)[CEL_TID_SIZE], cel_error_t *err)
 {
     char reply_to[CEL_ID_SIZE];
 
@@ -440,13 +443,16 @@ cel_chain_apply_async(cel_client_t *c, const cel_sig_t *const *sigs, size_t n,
                              : "a chain takes no link or link_error");
         return NULL;
     }
-    char(*ids)[CEL_ID_SIZE] = calloc(n, CEL_ID_SIZE);
+    char(*ids)[CEL_TID_SIZE] = calloc(n, CEL_TID_SIZE);
     if (ids == NULL) {
         cel_error_set(err, CEL_ENOMEM, "out of memory");
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         sig_id(sigs[i], ids[i]);
+    }
+    if (opts != NULL && opts->task_id != NULL) {
+        cel_copy_str(ids[n - 1], CEL_TID_SIZE, opts->task_id); /* Celery's */
     }
     cel_result_t *r = chain_send(c, sigs, n, opts, ids, err);
     free(ids);

@@ -21,11 +21,11 @@
 
 typedef struct {
     cel_client_t *c;
-    char id[CEL_ID_SIZE];     /* the chord's result: the body's task id */
-    cel_sig_t *body;          /* owned copy */
-    char *queue;              /* opts->queue copied, or NULL */
-    json_t *values;           /* the header's values, in order */
-    char (*ids)[CEL_ID_SIZE]; /* the members' task ids */
+    char id[CEL_TID_SIZE];     /* the chord's result: the body's task id */
+    cel_sig_t *body;           /* owned copy */
+    char *queue;               /* opts->queue copied, or NULL */
+    json_t *values;            /* the header's values, in order */
+    char (*ids)[CEL_TID_SIZE]; /* the members' task ids */
     size_t n, ok, fired, expect;
     bool over; /* the body was sent, or the chord failed */
 } chord_t;
@@ -66,7 +66,7 @@ sig_id(const cel_sig_t *s, char *id)
     cel_opts_t o;
 
     cel__sig_opts(s, NULL, &o);
-    if (o.task_id != NULL && strlen(o.task_id) < CEL_ID_SIZE) {
+    if (o.task_id != NULL && strlen(o.task_id) < CEL_TID_SIZE) {
         strcpy(id, o.task_id);
     } else {
         cel_id_new(id);
@@ -86,7 +86,7 @@ chord_new(cel_client_t *c, const cel_sig_t *const *header, size_t n,
     ch->n = ch->expect = n;
     ch->body = sig_copy(body);
     ch->values = json_array();
-    ch->ids = calloc(n, CEL_ID_SIZE);
+    ch->ids = calloc(n, CEL_TID_SIZE);
     ch->queue = opts && opts->queue ? strdup(opts->queue) : NULL;
     bool ok = ch->body && ch->values && ch->ids &&
               (ch->queue || !opts || !opts->queue);
@@ -98,7 +98,11 @@ chord_new(cel_client_t *c, const cel_sig_t *const *header, size_t n,
         chord_free(ch);
         return NULL;
     }
-    sig_id(body, ch->id);
+    if (opts != NULL && opts->task_id != NULL) {
+        cel_copy_str(ch->id, CEL_TID_SIZE, opts->task_id);
+    } else {
+        sig_id(body, ch->id);
+    }
     return ch;
 }
 

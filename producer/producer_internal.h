@@ -211,6 +211,9 @@ cel_result_t *cel__send_call(cel_client_t *c, const cel_call_t *call,
 int cel__send_untracked(cel_client_t *c, const cel_call_t *call,
                         const cel_opts_t *o, cel_error_t *err);
 
+/* A task id the program chose may be as long as the id header allows. */
+#define CEL_TID_SIZE CEL_SHORTSTR_SIZE
+
 /* Canvas (canvas.c). A signature is a value; its JSON parts are its own. */
 struct cel_sig {
     json_t *args, *kwargs, *options; /* owned */
@@ -229,17 +232,17 @@ struct cel_kin {
  * a new task id (written into ids[0] and ids[1], "" when absent) and
  * reply_to. NULL when out of memory. */
 json_t *cel__embed_links(const json_t *chain, const cel_opts_t *o,
-                         const char *reply_to, char ids[2][CEL_ID_SIZE]);
+                         const char *reply_to, char ids[2][CEL_TID_SIZE]);
 
 /* cel__chain_embed returns a new array: signatures 1..n-1 of a chain, last
  * first, each with options task_id = ids[i] and reply_to, as Celery's
  * client writes a chain's embed. NULL when out of memory. */
 json_t *cel__chain_embed(const cel_sig_t *const *sigs, size_t n,
-                         char (*ids)[CEL_ID_SIZE], const char *reply_to);
+                         char (*ids)[CEL_TID_SIZE], const char *reply_to);
 
 /* cel__kin_links, with the lock held: tracks the results of r's link and
  * errback, of task ids[0] and ids[1] ("" when none). 0 or CEL_ENOMEM. */
-int cel__kin_links(cel_result_t *r, char ids[2][CEL_ID_SIZE]);
+int cel__kin_links(cel_result_t *r, char ids[2][CEL_TID_SIZE]);
 
 /* cel__kin_settled, with the lock held: r became ready; the one of its
  * link and errback that can no longer come stops being tracked. */

@@ -190,7 +190,7 @@ track(cel_client_t *c, const char *id, const char *reply_to,
 /* With the lock held: r is tracked; its links' results are tracked now,
  * before the message leaves, so that their replies find them. */
 static int
-track_links(cel_client_t *c, cel_result_t *r, char ids[2][CEL_ID_SIZE],
+track_links(cel_client_t *c, cel_result_t *r, char ids[2][CEL_TID_SIZE],
             cel_error_t *err)
 {
     if (ids[0][0] == '\0' && ids[1][0] == '\0') {
@@ -205,7 +205,7 @@ track_links(cel_client_t *c, cel_result_t *r, char ids[2][CEL_ID_SIZE],
 /* Encodes the call's message; links in the options go into its embed. */
 static int
 encode(const cel_call_t *call, const cel_opts_t *o, cel_task_spec_t *spec,
-       char ids[2][CEL_ID_SIZE], cel_envelope_t *env, char *id,
+       char ids[2][CEL_TID_SIZE], cel_envelope_t *env, char *id,
        cel_error_t *err)
 {
     json_t *embed = NULL;
@@ -238,7 +238,7 @@ cel__send_call(cel_client_t *c, const cel_call_t *call, const cel_opts_t *opts,
     cel_task_spec_t spec = CEL_TASK_SPEC_INIT;
     cel_envelope_t env;
     char id[CEL_SHORTSTR_SIZE], reply_to[CEL_ID_SIZE];
-    char link_ids[2][CEL_ID_SIZE] = {"", ""};
+    char link_ids[2][CEL_TID_SIZE] = {"", ""};
 
     cel__lock(c);
     int rc = reply_route(c, reply_to, err);
@@ -276,7 +276,7 @@ cel__send_untracked(cel_client_t *c, const cel_call_t *call,
     cel_task_spec_t spec = CEL_TASK_SPEC_INIT;
     cel_envelope_t env;
     char id[CEL_SHORTSTR_SIZE], reply_to[CEL_ID_SIZE];
-    char link_ids[2][CEL_ID_SIZE] = {"", ""};
+    char link_ids[2][CEL_TID_SIZE] = {"", ""};
 
     cel__lock(c);
     int rc = reply_route(c, reply_to, err);

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #define WAIT_MS 20000
@@ -64,6 +65,7 @@ test_chain(void)
 
     CHECK_EQ_INT(value_of(r), 16);
     cel_result_t *p = cel_result_parent(r);
+    CHECK(strcmp(cel_result_id(r), cel_result_id(p)) != 0);
     CHECK_EQ_INT(value_of(p), 8);
     CHECK_EQ_INT(value_of(cel_result_parent(p)), 4);
     CHECK(cel_result_parent(cel_result_parent(p)) == NULL);
@@ -85,6 +87,16 @@ test_chain(void)
     CHECK(cel_result_parent(r) == NULL);
     cel_result_free(r);
     cel_sig_free(s);
+
+    /* opts.task_id is the last step's id, as in Celery. */
+    char last_id[80];
+    cel_opts_t o = CEL_OPTS_INIT;
+    test_unique_name("last", last_id, sizeof(last_id));
+    o.task_id = last_id;
+    r = chain3(add_s(1, 1), add_sp(1), add_sp(1), &o);
+    CHECK_STR_EQ(cel_result_id(r), last_id);
+    CHECK_EQ_INT(value_of(r), 4);
+    cel_result_free(r);
 
     /* No steps, or a link on the chain, is refused. */
     CHECK(cel_chain_apply_async(client, one, 0, NULL) == NULL);
@@ -243,7 +255,10 @@ test_chord(void)
     cel_result_free(r);
 
     h[0] = add_s(1, 1);
-    r = chord_of(h, 1, add_si(20, 22), NULL);
+    cel_sig_t *body = add_si(20, 22);
+    CHECK_OK(cel_sig_set_task_id(body, "chord-body-id-1"));
+    r = chord_of(h, 1, body, NULL);
+    CHECK_STR_EQ(cel_result_id(r), "chord-body-id-1");
     CHECK_EQ_INT(value_of(r), 42);
     cel_result_free(r);
 

@@ -81,7 +81,7 @@ test_chain(const char *path)
     cel_task_spec_t spec = CEL_TASK_SPEC_INIT;
     cel_envelope_t env;
     cel_error_t err = CEL_ERROR_INIT;
-    char id[CEL_SHORTSTR_SIZE], ids[2][CEL_ID_SIZE];
+    char id[CEL_SHORTSTR_SIZE], ids[2][CEL_TID_SIZE];
 
     nrec = 0;
     CHECK(test_vectors_walk(path, "body_json", keep) >= 1);
@@ -94,8 +94,8 @@ test_chain(const char *path)
     cel_sig_t *sigs[2] = {cel_sig_new("tasks.fun", one, NULL),
                           cel_sig_new("tasks.fun", NULL, NULL)};
     json_decref(one);
-    cel_copy_str(ids[0], CEL_ID_SIZE, header(rec, "id"));
-    cel_copy_str(ids[1], CEL_ID_SIZE,
+    cel_copy_str(ids[0], CEL_TID_SIZE, header(rec, "id"));
+    cel_copy_str(ids[1], CEL_TID_SIZE,
                  json_string_value(json_object_get(
                      json_object_get(step, "options"), "task_id")));
 
@@ -197,7 +197,7 @@ test_links(void)
 {
     cel_opts_t o = CEL_OPTS_INIT;
     cel_error_t err = CEL_ERROR_INIT;
-    char ids[2][CEL_ID_SIZE];
+    char ids[2][CEL_TID_SIZE];
     json_t *x = json_string("x");
     cel_sig_t *link = add_sp(100), *eb = echo_si(x);
 

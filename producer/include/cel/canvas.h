@@ -36,7 +36,8 @@ void cel_sig_free(cel_sig_t *s);
 
 /* cel_sig_set_option sets one of Celery's signature options (queue,
  * countdown, priority, expires, time_limit, ...) to a copy of value.
- * Returns 0 or CEL_ENOMEM. The setters below are shorthands. */
+ * Returns 0, CEL_EINVAL for a NULL value, or CEL_ENOMEM. The setters
+ * below are shorthands. */
 CEL_NODISCARD int cel_sig_set_option(cel_sig_t *s, const char *key,
                                      const json_t *value);
 CEL_NODISCARD int cel_sig_set_queue(cel_sig_t *s, const char *queue);
@@ -56,7 +57,8 @@ json_t *cel_sig_to_json(const cel_sig_t *s);
  * Celery's client does: the first step's message carries the others in
  * its embed, last first, each with its task id chosen here and the
  * client's reply queue. The first step's own options (queue, task_id,
- * countdown, priority) apply where opts leaves them unset. Returns the
+ * countdown, priority) apply where opts leaves them unset; opts->task_id,
+ * as in Celery, is the last step's id. Returns the
  * last step's result, new (cel_result_free; it frees the results of the
  * earlier steps too), with opts' callbacks; or NULL with the reason in
  * cel_client_error (CEL_EINVAL for n == 0 or opts with a link). Every
@@ -92,7 +94,8 @@ CEL_NODISCARD int cel_group_send(cel_client_t *c, const cel_sig_t *const *sigs,
  * and, once all have succeeded, the body with the list of their values
  * (in header order) prepended to its args (Celery's chord, which its rpc
  * backend refuses). Returns the chord's result, new (cel_result_free),
- * with opts' callbacks: the body's value, or the first failing header
+ * with opts' callbacks and id opts->task_id, else the body's task_id
+ * option, else a new one: the body's value, or the first failing header
  * member's exception (CEL_ETASK), or ChordError when the body could not
  * be sent. NULL with the reason in cel_client_error (CEL_EINVAL for
  * n == 0 or opts with a link). No thread runs a chord: it moves on inside
