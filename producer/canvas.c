@@ -389,32 +389,88 @@ send_first(cel_client_t *c, const cel_sig_t *s, const char *id,
 
     cel__sig_opts(s, opts, &o);
     o.task_id = id;
-    if (!last) {
+    if (!last) { /* the callbacks and links are the chain's (its last) */
         o.callback = o.error_callback = NULL;
+        o.link = o.link_error = NULL;
     }
     o.ignore_result = false;
     return cel__send_call(c, &call, &o, NULL, err);
+}
+
+/* Celery's chain.apply_async(link=, link_error=): the link rides on the
+ * last step, the errback on every step (the one that fails sends it),
+ * each with one id, in ids. Only for chains of two steps or more: a lone
+ * step takes them as any task does. */
+static bool
+chain_links(json_t *embed, const cel_opts_t *opts, const char *reply_to,
+            char ids[2][CEL_TID_SIZE])
+{
+    json_t *chain = json_object_get(embed, "chain");
+    json_t *link = opts->link ? link_list(opts->link, reply_to, ids[0]) : NULL;
+    json_t *eb =
+        opts->link_error ? link_list(opts->link_error, reply_to, ids[1]) : NULL;
+    bool ok = (opts->link == NULL || link) && (opts->link_error == NULL || eb);
+
+    if (ok && link) {
+        json_t *o = json_object_get(json_array_get(chain, 0), "options");
+        ok = json_object_set(o, "link", link) == 0;
+    }
+    for (size_t i = 0; ok && eb && i < json_array_size(chain); i++) {
+        json_t *o = json_object_get(json_array_get(chain, i), "options");
+        ok = json_object_set(o, "link_error", eb) == 0;
+    }
+    ok = ok && (eb == NULL || json_object_set(embed, "errbacks", eb) == 0);
+    json_decref(link);
+    json_decref(eb);
+    return ok;
+}
+
+/* With the lock held, so that a reconnect cannot come between the reply
+ * queue the steps name and their tracking: the first step's embed, and
+ * the tracked results of the later steps and of the links (held by the
+ * last step's), the last in *last. Returns the embed, or NULL. */
+static json_t *
+chain_prepare(cel_client_t *c, const cel_sig_t *const *sigs, size_t n,
+              const cel_opts_t *opts, char (*ids)[CEL_TID_SIZE],
+              cel_result_t **last)
+{
+    char lids[2][CEL_TID_SIZE] = {"", ""};
+    json_t *embed =
+        json_pack("{s:n, s:n, s:o, s:n}", "callbacks", "errbacks", "chain",
+                  cel__chain_embed(sigs, n, ids, c->reply_queue), "chord");
+
+    *last = NULL;
+    if (embed != NULL && n > 1 && opts != NULL &&
+        !chain_links(embed, opts, c->reply_queue, lids)) {
+        json_decref(embed);
+        embed = NULL;
+    }
+    if (embed != NULL && n > 1) {
+        *last = track_steps(c, ids, n, opts);
+        if (*last == NULL || cel__kin_links(*last, lids) != 0) {
+            let_go(*last);
+            *last = NULL;
+            json_decref(embed);
+            embed = NULL;
+        }
+    }
+    return embed;
 }
 
 static cel_result_t *
 chain_send(cel_client_t *c, const cel_sig_t *const *sigs, size_t n,
            const cel_opts_t *opts, char (*ids)[CEL_TID_SIZE], cel_error_t *err)
 {
-    char reply_to[CEL_ID_SIZE];
+    cel_result_t *last, *r0 = NULL;
 
     cel__lock(c);
-    memcpy(reply_to, c->reply_queue, CEL_ID_SIZE);
-    cel_result_t *last = track_steps(c, ids, n, opts);
+    json_t *embed = chain_prepare(c, sigs, n, opts, ids, &last);
     cel__unlock(c);
-    json_t *chain = cel__chain_embed(sigs, n, ids, reply_to);
-    json_t *embed = json_pack("{s:n, s:n, s:o, s:n}", "callbacks", "errbacks",
-                              "chain", chain, "chord");
-    cel_result_t *r0 = NULL;
-    if (embed == NULL || (n > 1 && last == NULL)) {
+    if (embed == NULL) {
         cel_error_set(err, CEL_ENOMEM, "out of memory");
-    } else {
-        r0 = send_first(c, sigs[0], ids[0], embed, opts, n == 1, err);
+        return NULL;
     }
+    r0 = send_first(c, sigs[0], ids[0], embed, opts, n == 1, err);
     json_decref(embed);
     cel__lock(c);
     if (r0 != NULL && last != NULL && attach_first(last, r0) != 0) {
@@ -437,10 +493,8 @@ cel_chain_apply_async(cel_client_t *c, const cel_sig_t *const *sigs, size_t n,
     cel_error_t *err = cel__client_error();
 
     cel_error_clear(err);
-    if (n == 0 || (opts != NULL && (opts->link || opts->link_error))) {
-        cel_error_set(err, CEL_EINVAL,
-                      n == 0 ? "a chain needs at least one step"
-                             : "a chain takes no link or link_error");
+    if (n == 0) {
+        cel_error_set(err, CEL_EINVAL, "a chain needs at least one step");
         return NULL;
     }
     char(*ids)[CEL_TID_SIZE] = calloc(n, CEL_TID_SIZE);

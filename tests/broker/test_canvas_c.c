@@ -98,9 +98,40 @@ test_chain(void)
     CHECK_EQ_INT(value_of(r), 4);
     cel_result_free(r);
 
-    /* No steps, or a link on the chain, is refused. */
+    /* No steps is refused. */
     CHECK(cel_chain_apply_async(client, one, 0, NULL) == NULL);
     CHECK_CONTAINS(cel_client_error(client), "at least one step");
+}
+
+/* A chain of 200 steps: every step's result is tracked and walked back. */
+static void
+test_long_chain(void)
+{
+    enum { N = 200 };
+    cel_sig_t *sigs[N];
+    cel_opts_t o = CEL_OPTS_INIT;
+
+    sigs[0] = add_s(0, 0);
+    for (int i = 1; i < N; i++) {
+        sigs[i] = add_sp(1);
+        CHECK(sigs[i] != NULL);
+    }
+    o.queue = queue;
+    cel_result_t *r =
+        cel_chain_apply_async(client, (const cel_sig_t *const *)sigs, N, &o);
+    CHECK_EQ_INT(value_of(r), N - 1);
+    cel_result_t *p = r;
+    int steps = 1;
+    while (cel_result_parent(p) != NULL) {
+        p = cel_result_parent(p);
+        steps++;
+    }
+    CHECK_EQ_INT(steps, N);
+    CHECK_EQ_INT(value_of(p), 0);
+    cel_result_free(r);
+    for (int i = 0; i < N; i++) {
+        cel_sig_free(sigs[i]);
+    }
 }
 
 /* An immutable step keeps its own args; the chain goes on from it. */
@@ -134,13 +165,13 @@ test_failing_step(void)
 
     o.error_callback = on_done;
     o.callback_arg = &calls;
-    cel_result_t *r = chain3(add_s(1, 1), broken_function_sp(), add_sp(1), &o);
+    cel_result_t *r = chain3(add_s(0, 0), broken_function_sp(), add_sp(1), &o);
     CHECK_EQ_INT(cel_result_get(r, WAIT_MS, &v, &err), CEL_ETASK);
     CHECK_CONTAINS(err.text, "ValueError: Called broken function");
     cel_result_t *p = cel_result_parent(r);
     CHECK_EQ_INT(cel_result_get(p, WAIT_MS, &v, &err), CEL_ETASK);
     CHECK_CONTAINS(err.text, "ValueError");
-    CHECK_EQ_INT(value_of(cel_result_parent(p)), 2);
+    CHECK_EQ_INT(value_of(cel_result_parent(p)), 0); /* sleeps 0 s */
     CHECK_OK(cel_client_join(client, WAIT_MS, &err));
     CHECK_EQ_INT(calls, 1);
     cel_result_free(r);
@@ -176,6 +207,47 @@ test_links(void)
     CHECK_EQ_INT(cel_client_pending(client), 0);
     cel_sig_free((cel_sig_t *)o.link);
     cel_sig_free((cel_sig_t *)o.link_error);
+}
+
+/* chain(...).apply_async(link=add.s(100), link_error=echo.s()): the link
+ * after the last step; the errback after the step that fails, given its
+ * id. */
+static void
+test_chain_links(void)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_opts_t o = CEL_OPTS_INIT;
+    const json_t *v;
+
+    o.link = add_sp(100);
+    o.link_error = echo_sp();
+    cel_result_t *r = chain3(add_s(1, 1), add_sp(1), add_sp(1), &o);
+    CHECK_EQ_INT(value_of(r), 4);
+    CHECK_EQ_INT(value_of(cel_result_link(r)), 104);
+    CHECK_EQ_INT(cel_result_wait(cel_result_errback(r), WAIT_MS, &err),
+                 CEL_ECLOSED);
+    cel_result_free(r);
+
+    r = chain3(add_s(0, 0), broken_function_sp(), add_sp(1), &o);
+    CHECK_EQ_INT(cel_result_get(r, WAIT_MS, &v, &err), CEL_ETASK);
+    CHECK_OK(cel_result_get(cel_result_errback(r), WAIT_MS, &v, &err));
+    CHECK_STR_EQ(json_string_value(v), cel_result_id(cel_result_parent(r)));
+    CHECK_EQ_INT(cel_result_wait(cel_result_link(r), WAIT_MS, &err),
+                 CEL_ECLOSED);
+    cel_result_free(r);
+
+    /* A lone step takes them as any task does. */
+    cel_sig_t *s = add_s(2, 3);
+    const cel_sig_t *one[] = {s};
+    o.queue = queue;
+    r = cel_chain_apply_async(client, one, 1, &o);
+    CHECK_EQ_INT(value_of(r), 5);
+    CHECK_EQ_INT(value_of(cel_result_link(r)), 105);
+    cel_result_free(r);
+    cel_sig_free(s);
+    cel_sig_free((cel_sig_t *)o.link);
+    cel_sig_free((cel_sig_t *)o.link_error);
+    CHECK_OK(cel_client_join(client, WAIT_MS, &err));
 }
 
 /* group(add.s(i, i) for i in range(5)): values in the members' order. */
@@ -338,8 +410,10 @@ main(void)
     CHECK_OK(cel_client_open(&co, &client, &err));
     test_chain();
     test_immutable();
+    test_long_chain();
     test_failing_step();
     test_links();
+    test_chain_links();
     test_group();
     test_chord();
     test_threads();

@@ -61,8 +61,11 @@ json_t *cel_sig_to_json(const cel_sig_t *s);
  * as in Celery, is the last step's id. Returns the
  * last step's result, new (cel_result_free; it frees the results of the
  * earlier steps too), with opts' callbacks; or NULL with the reason in
- * cel_client_error (CEL_EINVAL for n == 0 or opts with a link). Every
- * step's result is tracked: its reply comes to this client. */
+ * cel_client_error (CEL_EINVAL for n == 0). opts->link runs after the
+ * last step, opts->link_error after whichever step fails (Celery puts it
+ * on every step); their results are the last step's cel_result_link and
+ * cel_result_errback. Every step's result is tracked: its reply comes to
+ * this client. */
 cel_result_t *cel_chain_apply_async(cel_client_t *c,
                                     const cel_sig_t *const *sigs, size_t n,
                                     const cel_opts_t *opts);
