@@ -313,6 +313,24 @@ cel_result_errback(const cel_result_t *r)
     return r->kin ? r->kin->errback : NULL;
 }
 
+/* A string option of the signature, when opts leaves it unset. */
+static void
+opt_str(const json_t *op, const char *key, const char **slot)
+{
+    if (*slot == NULL) {
+        *slot = json_string_value(json_object_get(op, key));
+    }
+}
+
+/* A number of seconds, when opts leaves it unset (0). */
+static void
+opt_num(const json_t *op, const char *key, double *slot)
+{
+    if (*slot <= 0) {
+        *slot = json_number_value(json_object_get(op, key));
+    }
+}
+
 void
 cel__sig_opts(const cel_sig_t *s, const cel_opts_t *opts, cel_opts_t *o)
 {
@@ -320,13 +338,14 @@ cel__sig_opts(const cel_sig_t *s, const cel_opts_t *opts, cel_opts_t *o)
     const json_t *op = s->options;
 
     *o = opts ? *opts : none;
-    if (o->queue == NULL) {
-        o->queue = json_string_value(json_object_get(op, "queue"));
-    }
     o->task_id = json_string_value(json_object_get(op, "task_id"));
-    if (o->countdown <= 0) {
-        o->countdown = json_number_value(json_object_get(op, "countdown"));
-    }
+    opt_str(op, "queue", &o->queue);
+    opt_str(op, "exchange", &o->exchange);
+    opt_str(op, "routing_key", &o->routing_key);
+    opt_num(op, "countdown", &o->countdown);
+    opt_num(op, "expires", &o->expires);
+    opt_num(op, "time_limit", &o->time_limit);
+    opt_num(op, "soft_time_limit", &o->soft_time_limit);
     if (o->priority == 0) {
         o->priority = (int)json_integer_value(json_object_get(op, "priority"));
     }

@@ -249,8 +249,9 @@ int cel__kin_links(cel_result_t *r, char ids[2][CEL_TID_SIZE]);
 void cel__kin_settled(cel_result_t *r);
 
 /* cel__sig_opts: the options a signature is sent with: opts (NULL: none)
- * with the signature's own queue, task_id, countdown and priority where
- * opts leaves them unset; strings borrowed from s and opts. */
+ * with the signature's own queue, exchange, routing_key, countdown,
+ * expires (seconds), time limits and priority where opts leaves them
+ * unset, and its task_id; strings borrowed from s and opts. */
 void cel__sig_opts(const cel_sig_t *s, const cel_opts_t *opts, cel_opts_t *o);
 
 /* cel__kin_release, with the lock held: r is being destroyed; releases

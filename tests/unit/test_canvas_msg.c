@@ -228,6 +228,41 @@ test_links(void)
     cel_sig_free(eb);
 }
 
+/* A signature sent on its own (a chain's first step, a group's or a
+ * chord's member) goes with its options where the call leaves them
+ * unset. */
+static void
+test_sig_opts(void)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_opts_t call = CEL_OPTS_INIT, o;
+    cel_sig_t *s = add_s(1, 2);
+    json_t *opts =
+        json_pack("{s:s, s:s, s:f, s:f, s:i}", "exchange", "ex", "routing_key",
+                  "rk", "expires", 30.0, "time_limit", 5.0, "priority", 7);
+    const char *k;
+    json_t *v;
+
+    json_object_foreach (opts, k, v) {
+        CHECK_OK(cel_sig_set_option(s, k, v));
+    }
+    CHECK_OK(cel_sig_set_queue(s, "own"));
+    CHECK_OK(cel_sig_set_countdown(s, 2));
+    CHECK_OK(cel_sig_set_task_id(s, "tid"));
+    call.queue = "call's";
+    call.task_id = "ignored";
+    cel__sig_opts(s, &call, &o);
+    CHECK_STR_EQ(o.queue, "call's");
+    CHECK_STR_EQ(o.task_id, "tid");
+    CHECK_STR_EQ(o.exchange, "ex");
+    CHECK_STR_EQ(o.routing_key, "rk");
+    CHECK(o.countdown == 2 && o.expires == 30 && o.time_limit == 5);
+    CHECK_EQ_INT(o.priority, 7);
+    CHECK_EQ_INT(cel_sig_set_option(s, "x", NULL), CEL_EINVAL);
+    json_decref(opts);
+    cel_sig_free(s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -236,6 +271,7 @@ main(int argc, char **argv)
     test_group(argv[2]);
     test_typed();
     test_links();
+    test_sig_opts();
     json_decref(rec);
     return 0;
 }

@@ -56,8 +56,9 @@ json_t *cel_sig_to_json(const cel_sig_t *s);
 /* cel_chain_apply_async sends the chain of the n (>= 1) signatures as
  * Celery's client does: the first step's message carries the others in
  * its embed, last first, each with its task id chosen here and the
- * client's reply queue. The first step's own options (queue, task_id,
- * countdown, priority) apply where opts leaves them unset; opts->task_id,
+ * client's reply queue. The first step's own options (queue, exchange,
+ * routing_key, countdown, expires, time limits, priority) apply where
+ * opts leaves them unset; opts->task_id,
  * as in Celery, is the last step's id. Returns the
  * last step's result, new (cel_result_free; it frees the results of the
  * earlier steps too), with opts' callbacks; or NULL with the reason in
