@@ -13,6 +13,9 @@
 #include "check.h"
 #include "support/support.h"
 
+#include <cel/broker.h>
+#include <cel/id.h>
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -376,6 +379,80 @@ test_threads(void)
     }
 }
 
+/* Reads one message from queue q with the raw broker client. */
+static void
+read_raw(cel_broker_t *b, const char *q, cel_delivery_t *d)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    char tag[CEL_SHORTSTR_SIZE];
+
+    CHECK_OK(cel_broker_consume(b, q, true, tag, sizeof(tag), &err));
+    CHECK_OK(cel_broker_next(b, WAIT_MS, d, &err));
+    CHECK_OK(cel_broker_cancel(b, tag, &err));
+}
+
+/* What the client puts on the wire, read from a queue no worker serves:
+ * chain(fun.s(1), fun.s()) as in task_chain.json (the body byte for byte,
+ * the last step's id and the reply queue in its options), and a group's
+ * members, each with the same group header and group_index null. */
+static void
+test_wire(void)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_broker_opts_t bo = CEL_BROKER_OPTS_INIT;
+    cel_opts_t o = CEL_OPTS_INIT;
+    cel_broker_t *b;
+    cel_delivery_t d;
+    char q[80], rq[CEL_ID_SIZE], want[512];
+
+    test_unique_name("test-canvas-wire", q, sizeof(q));
+    CHECK_OK(cel_broker_open(test_broker_url(), &bo, &b, &err));
+    o.queue = q;
+    cel_sig_t *sigs[2] = {fun_s(1), fun_sp()};
+    cel_result_t *r =
+        cel_chain_apply_async(client, (const cel_sig_t *const *)sigs, 2, &o);
+    CHECK(r != NULL);
+    cel_client_reply_queue(client, rq, sizeof(rq));
+    read_raw(b, q, &d);
+    const char *first = cel_result_id(cel_result_parent(r));
+    snprintf(want, sizeof(want),
+             "[[1],{},{\"callbacks\":null,\"errbacks\":null,\"chain\":[{"
+             "\"task\":\"fun\",\"args\":[],\"kwargs\":{},\"options\":{"
+             "\"task_id\":\"%s\",\"reply_to\":\"%s\"},\"subtask_type\":"
+             "null,\"immutable\":false}],\"chord\":null}]",
+             cel_result_id(r), rq);
+    CHECK_EQ_INT(d.env.body_len, strlen(want));
+    CHECK(memcmp(d.env.body, want, d.env.body_len) == 0);
+    json_t *h = d.env.headers;
+    CHECK_STR_EQ(json_string_value(json_object_get(h, "id")), first);
+    CHECK_STR_EQ(json_string_value(json_object_get(h, "root_id")), first);
+    CHECK(json_is_null(json_object_get(h, "parent_id")));
+    CHECK(json_is_null(json_object_get(h, "group")));
+    CHECK_STR_EQ(d.env.reply_to, rq);
+    CHECK_STR_EQ(d.env.correlation_id, first);
+    cel_delivery_clear(&d);
+    cel_result_free(r);
+
+    cel_result_t *rs[2];
+    CHECK_OK(cel_group_send(client, (const cel_sig_t *const *)sigs, 2, &o, rs,
+                            &err));
+    char gid[CEL_SHORTSTR_SIZE] = "";
+    for (int i = 0; i < 2; i++) {
+        read_raw(b, q, &d);
+        const char *g =
+            json_string_value(json_object_get(d.env.headers, "group"));
+        CHECK(g != NULL && (gid[0] == '\0' || strcmp(g, gid) == 0));
+        cel_copy_str(gid, sizeof(gid), g);
+        CHECK(json_is_null(json_object_get(d.env.headers, "group_index")));
+        cel_delivery_clear(&d);
+        cel_result_forget(rs[i]);
+    }
+    cel_sig_free(sigs[0]);
+    cel_sig_free(sigs[1]);
+    CHECK_OK(cel_broker_delete_queue(b, q, &err));
+    cel_broker_close(b);
+}
+
 /* Results freed before their replies come are dropped quietly. */
 static void
 test_free_early(void)
@@ -417,6 +494,7 @@ main(void)
     test_group();
     test_chord();
     test_threads();
+    test_wire();
     test_free_early();
     cel_client_close(client);
     int status = test_workerd_stop(w, SIGTERM, 15000);
