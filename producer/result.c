@@ -199,6 +199,13 @@ gone(const cel_result_t *r, cel_error_t *err)
                              "back (the rpc backend keeps no results)",
                              r->id);
     }
+    if (r->flags & R_HELD) { /* canvas.c's untrack */
+        return cel_error_set(err, CEL_ECLOSED,
+                             "no result will come for task %s: it is the "
+                             "link or errback of a task that ended the "
+                             "other way",
+                             r->id);
+    }
     return cel_error_set(err, CEL_ECLOSED,
                          "no result will come for task %s (its client was "
                          "closed, or it was sent with ignore_result)",

@@ -196,6 +196,7 @@ test_links(void)
     CHECK_EQ_INT(value_of(cel_result_link(r)), 107);
     CHECK_EQ_INT(cel_result_wait(cel_result_errback(r), WAIT_MS, &err),
                  CEL_ECLOSED);
+    CHECK_CONTAINS(err.text, "errback of a task that ended the other way");
     cel_result_free(r);
 
     /* On failure the errback gets the failed task's id. */
