@@ -1,13 +1,13 @@
 /* canvas.c: signatures, and the canvas built from them as Celery's client
  * builds it: a chain is its first step's message with the other steps in
  * the embed (last first, each with a task id chosen here and the client's
- * reply queue, so every step's result comes back to this client), a group
- * is one ordinary message per member with a shared group id header, and a
- * link or errback rides in the embed with a task id of its own.
+ * reply queue, so every step's result comes back to this client), and a
+ * link or errback rides in the embed with a task id of its own. Groups of
+ * signatures are group.c's, chords chord.c's.
  *
  * The results of a chain's earlier steps and of links are held by the
- * result they belong to (struct cel_kin), each with R_USER set on its
- * behalf, and released with it. Everything here that touches results
+ * result they belong to (struct cel_kin), each with R_USER and R_HELD set
+ * on its behalf, and released with it. Everything here that touches results
  * runs with the client lock held, as producer_internal.h says. */
 #include "producer_internal.h"
 
@@ -530,32 +530,4 @@ cel_chain_apply_async(cel_client_t *c, const cel_sig_t *const *sigs, size_t n,
     cel_result_t *r = chain_send(c, sigs, n, opts, ids, err);
     free(ids);
     return r;
-}
-
-int
-cel_group_send(cel_client_t *c, const cel_sig_t *const *sigs, size_t n,
-               const cel_opts_t *opts, cel_result_t **results, cel_error_t *err)
-{
-    char gid[CEL_ID_SIZE];
-    cel_error_t e;
-
-    cel_id_new(gid);
-    for (size_t i = 0; i < n; i++) {
-        cel_call_t call = {sigs[i]->name, sigs[i]->args, sigs[i]->kwargs, NULL,
-                           gid};
-        cel_opts_t o;
-        cel__sig_opts(sigs[i], opts, &o);
-        results[i] = cel__send_call(c, &call, &o, NULL, &e);
-        if (results[i] == NULL) {
-            while (i-- > 0) {
-                cel_result_free(results[i]);
-                results[i] = NULL;
-            }
-            if (err != NULL) {
-                *err = e;
-            }
-            return e.code;
-        }
-    }
-    return 0;
 }

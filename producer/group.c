@@ -1,7 +1,8 @@
 /* group.c: results handed back in the order they finish (as_completed,
  * imap_unordered), and map/starmap, which send a whole array and collect
- * the values in input order. A group links its ready results through the
- * results themselves, so it costs nothing per result. */
+ * the values in input order, and Celery's group of signatures. A group
+ * links its ready results through the results themselves, so it costs
+ * nothing per result. */
 #include "producer_internal.h"
 
 #include <cel/clock.h>
@@ -303,5 +304,35 @@ cel_imap_unordered(cel_client_t *c, const char *name, const json_t *items,
         return rc;
     }
     *out = g;
+    return 0;
+}
+
+/* Celery's group of signatures: one ordinary message per member, each
+ * with the header group = one new group id (see <cel/canvas.h>). */
+int
+cel_group_send(cel_client_t *c, const cel_sig_t *const *sigs, size_t n,
+               const cel_opts_t *opts, cel_result_t **results, cel_error_t *err)
+{
+    char gid[CEL_ID_SIZE];
+    cel_error_t e;
+
+    cel_id_new(gid);
+    for (size_t i = 0; i < n; i++) {
+        cel_call_t call = {sigs[i]->name, sigs[i]->args, sigs[i]->kwargs, NULL,
+                           gid};
+        cel_opts_t o;
+        cel__sig_opts(sigs[i], opts, &o);
+        results[i] = cel__send_call(c, &call, &o, NULL, &e);
+        if (results[i] == NULL) {
+            while (i-- > 0) {
+                cel_result_free(results[i]);
+                results[i] = NULL;
+            }
+            if (err != NULL) {
+                *err = e;
+            }
+            return e.code;
+        }
+    }
     return 0;
 }
