@@ -19,7 +19,7 @@ enum { EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_TIMEOUT = 3 };
 
 static const char usage_text[] =
     "usage: celeriac call TASK [ARGS_JSON [KWARGS_JSON]] [-b URL] [-Q QUEUE]\n"
-    "                     [--timeout SECONDS]\n"
+    "                     [--timeout SECONDS] [--compression NAME]\n"
     "\n"
     "  ARGS_JSON     positional arguments as a JSON array (default [])\n"
     "  KWARGS_JSON   keyword arguments as a JSON object (default {})\n"
@@ -27,6 +27,8 @@ static const char usage_text[] =
     "                amqp://guest:guest@localhost:5672//)\n"
     "  -Q, --queue   queue to send to (default celery)\n"
     "  --timeout S   give up after S seconds (exit 3); default: wait\n"
+    "  --compression zlib, gzip or bzip2: send the body compressed, as\n"
+    "                Celery's compression= option does\n"
     "\n"
     "Exit: 0 success (result as JSON on stdout), 1 task failure or broker\n"
     "error, 2 misuse, 3 timeout.\n";
@@ -38,6 +40,7 @@ typedef struct {
     const char *broker;
     const char *queue;
     int64_t timeout_ms;
+    const char *compression;
 } call_t;
 
 static _Noreturn void
@@ -78,6 +81,7 @@ parse_call(int argc, char **argv, call_t *call)
         {"broker", required_argument, NULL, 'b'},
         {"queue", required_argument, NULL, 'Q'},
         {"timeout", required_argument, NULL, 't'},
+        {"compression", required_argument, NULL, 'z'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -99,6 +103,8 @@ parse_call(int argc, char **argv, call_t *call)
                 usage("--timeout wants a number of seconds");
             }
             call->timeout_ms = (int64_t)llround(s * 1000.0);
+        } else if (c == 'z') {
+            call->compression = optarg;
         } else if (c == 'h') {
             fputs(usage_text, stdout);
             exit(0);
@@ -124,7 +130,8 @@ parse_positionals(int argc, char **argv, call_t *call)
                            strcmp(argv[i], "-Q") == 0 ||
                            strcmp(argv[i], "--broker") == 0 ||
                            strcmp(argv[i], "--queue") == 0 ||
-                           strcmp(argv[i], "--timeout") == 0;
+                           strcmp(argv[i], "--timeout") == 0 ||
+                           strcmp(argv[i], "--compression") == 0;
         if (argv[i][0] == '-' && argv[i][1] != '\0' &&
             !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
             opts[rest++] = argv[i];
@@ -186,6 +193,7 @@ run_call(call_t *call)
      * that accepts and never answers must not outlast it. */
     int64_t started_at_ms = cel_clock_now_ms();
     co.connect_timeout_ms = call->timeout_ms;
+    so.compression = call->compression;
     if (cel_client_open(&co, &c, &err) != 0) {
         fprintf(stderr, "celeriac: %s\n", err.text);
         return EXIT_FAILED;

@@ -276,3 +276,81 @@ cel_body_decompress(const char *name, const char *body, size_t len,
     out->len = j.len;
     return 0;
 }
+
+const char *
+cel_compression_mime(const char *name)
+{
+    method_t m = name != NULL ? find_method(name) : METHOD_NONE;
+
+    return m == METHOD_ZLIB    ? "application/x-gzip"
+           : m == METHOD_BZIP2 ? "application/x-bz2"
+                               : NULL;
+}
+
+/* zlib.compress(body) as kombu calls it: a zlib stream, level 6. */
+static int
+deflate_zlib(const char *body, size_t len, cel_inflated_t *out,
+             cel_error_t *err)
+{
+    uLongf cap = compressBound((uLong)len);
+    char *buf = malloc(cap + 1);
+
+    if (buf == NULL) {
+        return cel_error_set(err, CEL_ENOMEM, "out of memory to compress");
+    }
+    if (compress2((Bytef *)buf, &cap, (const Bytef *)body, (uLong)len,
+                  Z_DEFAULT_COMPRESSION) != Z_OK) {
+        free(buf);
+        return cel_error_set(err, CEL_ENOMEM, "zlib cannot compress the body");
+    }
+    buf[cap] = '\0';
+    out->data = buf;
+    out->len = cap;
+    return 0;
+}
+
+/* bz2.compress(body) as kombu calls it: level 9. */
+static int
+deflate_bzip2(const char *body, size_t len, cel_inflated_t *out,
+              cel_error_t *err)
+{
+    if (len > UINT32_MAX / 2) {
+        return cel_error_set(err, CEL_ETOOBIG,
+                             "a body of %zu bytes is too "
+                             "large for bzip2 here",
+                             len);
+    }
+    unsigned int cap = (unsigned int)(len + len / 100 + 601);
+    char *buf = malloc((size_t)cap + 1);
+
+    if (buf == NULL) {
+        return cel_error_set(err, CEL_ENOMEM, "out of memory to compress");
+    }
+    if (BZ2_bzBuffToBuffCompress(buf, &cap, (char *)body, (unsigned int)len, 9,
+                                 0, 0) != BZ_OK) {
+        free(buf);
+        return cel_error_set(err, CEL_ENOMEM, "bzip2 cannot compress the body");
+    }
+    buf[cap] = '\0';
+    out->data = buf;
+    out->len = cap;
+    return 0;
+}
+
+int
+cel_body_compress(const char *name, const char *body, size_t len,
+                  cel_inflated_t *out, cel_error_t *err)
+{
+    method_t m = name != NULL ? find_method(name) : METHOD_NONE;
+
+    out->data = NULL;
+    out->len = 0;
+    if (m == METHOD_NONE) {
+        return cel_error_set(err, CEL_EINVAL,
+                             "compression %.60s is not supported (zlib, gzip "
+                             "or bzip2)",
+                             name ? name : "(null)");
+    }
+    return m == METHOD_ZLIB ? deflate_zlib(body, len, out, err)
+                            : deflate_bzip2(body, len, out, err);
+}

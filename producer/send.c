@@ -65,6 +65,7 @@ fill_spec(const cel_client_t *c, const char *reply_to, const cel_opts_t *o,
     spec->retries = o->retries;
     spec->ignore_result = o->ignore_result;
     spec->headers = o->headers;
+    spec->compression = o->compression;
 }
 
 /* With send_lock held: is the publishing connection gone? A broker's

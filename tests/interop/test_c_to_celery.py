@@ -37,6 +37,10 @@ try:
           code == 0 and out == '5')
     code, out, err = call('add', '[]', '{"x": 40, "y": 2}')
     check('kwargs reach the Python task', code == 0 and out == '42')
+    for method in ('zlib', 'gzip', 'bzip2'):
+        code, out, err = call('add', '[2, 3]', '--compression', method)
+        check('a body compressed with %s by C is read by Celery (%d %r %r)'
+              % (method, code, out, err), code == 0 and out == '5')
     code, out, err = call('fun', '[6]')
     v = json.loads(out) if code == 0 else None
     check('fun(6) runs in a Python process',

@@ -40,6 +40,20 @@ CEL_NODISCARD int cel_body_decompress(const char *name, const char *body,
                                       size_t len, size_t max_bytes,
                                       cel_inflated_t *out, cel_error_t *err);
 
+/* cel_compression_mime returns the `compression` header value kombu
+ * writes for name ('zlib', 'gzip', 'bzip2', or a MIME type already), or
+ * NULL for a name it does not know. Static storage. */
+const char *cel_compression_mime(const char *name);
+
+/* cel_body_compress compresses body[0..len) as kombu does for name (a
+ * zlib stream at level 6 for 'zlib' and 'gzip', bzip2 at level 9 for
+ * 'bzip2') into *out (out->data malloc'd, NUL-terminated; the caller frees
+ * it). Returns 0, CEL_EINVAL for an unknown name, or CEL_ENOMEM or
+ * CEL_ETOOBIG with the reason in err. */
+CEL_NODISCARD int cel_body_compress(const char *name, const char *body,
+                                    size_t len, cel_inflated_t *out,
+                                    cel_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

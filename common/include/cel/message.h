@@ -88,12 +88,15 @@ typedef struct {
     int priority;      /* AMQP priority, 0..255 */
     int delivery_mode; /* 1 transient, else 2 (persistent, Celery's) */
     bool ignore_result;
-    const json_t *headers; /* extra headers (an object), added after the
-                              protocol's; a protocol header is refused */
-    const json_t *embed;   /* the body's third element: an object whose
-                              "callbacks", "errbacks", "chain" and "chord"
-                              are written (a missing one as null); NULL:
-                              all null */
+    const json_t *headers;   /* extra headers (an object), added after the
+                                protocol's; a protocol header is refused */
+    const char *compression; /* 'zlib', 'gzip' or 'bzip2' (Celery's
+                                compression option): the body compressed as
+                                kombu does, named in the header; NULL: none */
+    const json_t *embed;     /* the body's third element: an object whose
+                                "callbacks", "errbacks", "chain" and "chord"
+                                are written (a missing one as null); NULL:
+                                all null */
 } cel_task_spec_t;
 
 #define CEL_TASK_SPEC_INIT                                                     \

@@ -161,6 +161,9 @@ typedef struct {
     int retries;               /* the retry count the message starts with */
     const json_t *headers;     /* extra message headers (an object, borrowed);
                                   protocol headers cannot be replaced */
+    const char *compression;   /* 'zlib', 'gzip' or 'bzip2': the body sent
+                                  compressed, as Celery's compression= option
+                                  sends it; NULL: not compressed */
     bool ignore_result;        /* no reply: the result is never ready */
     bool confirm;              /* wait for the broker to take the message
                                   (publisher confirms): one round trip */
