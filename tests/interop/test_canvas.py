@@ -158,6 +158,23 @@ try:
     check("Python worker -> workerd -> Python worker: 22",
           r.get(timeout=60) == 22)
 
+    # A step's own options compose with the chain: countdown, time limit,
+    # expiry.
+    @app.task(name='slow_sum')
+    def slow_sum(nsecs, x, y):
+        raise AssertionError('runs on workerd, not here')
+
+    r = chain(add.s(1, 1), add.s(1).set(countdown=1)).apply_async()
+    check("a step with a countdown runs when due: 3", r.get(timeout=20) == 3)
+    r = chain(add.s(1, 1), slow_sum.si(20, 1, 1).set(time_limit=0.5),
+              add.s(1)).apply_async()
+    check("a step past its time limit fails the rest of the chain",
+          raises(r, Exception, 'Time limit'))
+    r = chain(add.s(1, 1), add.s(1).set(expires='2000-01-01T00:00:00'),
+              add.s(1)).apply_async()
+    check("an expired step revokes the rest of the chain",
+          raises(r, Exception, 'expired'))
+
     # Hostile embeds: each gets a clear FAILURE and the worker goes on.
     check("a chain that is not a list is refused",
           raises(app.send_task('add', (1, 1), chain=5), Exception,
