@@ -361,7 +361,10 @@ test_held_eta(void)
      * delivered again when due: every one still runs. */
     enum { N = 4300 };
     static cel_result_t *many[N];
-    start(&w, "test-bad-etamany", 1, NULL);
+    /* A wider window: fewer consumer restarts, so every task is held well
+     * before the first is due, even on a slow machine. */
+    static const char *const wide[] = {"--prefetch-multiplier", "64", NULL};
+    start(&w, "test-bad-etamany", 1, wide);
     o.countdown = 10; /* all are held before the first is due */
     for (int i = 0; i < N; i++) {
         many[i] = add_apply_async(w.client, &o, i, 1);
