@@ -83,6 +83,7 @@ cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t)
     s->started_ms = cel_clock_now_ms();
     s->hard_limit_ms = t->hard_limit_ms;
     s->acked = t->acked;
+    s->killed_at_limit = 0;
     atomic_thread_fence(memory_order_release);
     s->busy = 1;
 }
@@ -248,7 +249,8 @@ dies_holding(const cel_slot_state_t *s, const cel_task_key_t *key,
     return false; /* it finished, or the master reaped it: see the list */
 }
 
-static bool
+/* The slot of a dead child still marked running task id, or NULL. */
+static const cel_slot_state_t *
 held_by_dead_child(cel_board_t *board, int self, const cel_task_key_t *key,
                    const char *id)
 {
@@ -256,10 +258,17 @@ held_by_dead_child(cel_board_t *board, int self, const cel_task_key_t *key,
         cel_slot_state_t *s = &board->slots[i];
         if (i != self && s->busy && same_task(&s->key, s->task_id, key, id) &&
             dies_holding(s, key, id)) {
-            return true;
+            return s;
         }
     }
-    return false;
+    return NULL;
+}
+
+void
+cel__board_killing(cel_board_t *board, int slot)
+{
+    board->slots[slot].killed_at_limit = 1;
+    atomic_thread_fence(memory_order_release);
 }
 
 bool
@@ -269,11 +278,19 @@ cel__board_was_lost(cel_board_t *board, int self, const char *id,
     cel_task_key_t key = task_key(id);
     bool found = false;
 
-    if (held_by_dead_child(board, self, &key, id)) {
-        info->kind = CEL_LOST_DIED;
+    const cel_slot_state_t *dead = held_by_dead_child(board, self, &key, id);
+    if (dead != NULL) {
+        bool limit = dead->killed_at_limit;
+        info->kind = limit ? CEL_LOST_TIMEOUT : CEL_LOST_DIED;
         info->count = lost_before(board, &key, id) + 1;
-        snprintf(info->reason, sizeof(info->reason),
-                 "Worker exited prematurely: the child running it died.");
+        if (limit) {
+            snprintf(info->reason, sizeof(info->reason),
+                     "Time limit (%gs) exceeded",
+                     (double)dead->hard_limit_ms / 1000.0);
+        } else {
+            snprintf(info->reason, sizeof(info->reason),
+                     "Worker exited prematurely: the child running it died.");
+        }
         return true;
     }
     /* The newest entry for id counts: it has the highest count. */

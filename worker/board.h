@@ -38,8 +38,10 @@ typedef struct {
     volatile int64_t started_ms;     /* monotonic, when the task began */
     volatile int64_t hard_limit_ms;  /* the task's hard limit, 0: none */
     volatile sig_atomic_t acked;     /* acked early: no redelivery will come */
-    cel_task_key_t key;              /* the task's whole id, hashed */
-    char task_id[CEL_SHORTSTR_SIZE]; /* its first bytes, for logs */
+    volatile sig_atomic_t killed_at_limit; /* the master killed the child
+                                              at the task's hard limit */
+    cel_task_key_t key;                    /* the task's whole id, hashed */
+    char task_id[CEL_SHORTSTR_SIZE];       /* its first bytes, for logs */
     char why[96]; /* why a child left mid-task on purpose, "" if not */
     /* The last task whose finishing (publishing its canvas, result or ack)
      * broke this child's connection, and how often: the broker closes a
@@ -131,6 +133,11 @@ void cel__board_leave(cel_board_t *board, int slot, const char *why);
 bool cel__board_reap(cel_board_t *board, int slot, cel_lost_kind_t kind,
                      const char *reason, char *id, size_t id_size, char *name,
                      size_t name_size);
+
+/* Master side: marks that the master kills slot's child at its task's
+ * hard time limit (before the kill, so a child that gets the task
+ * redelivered before the master reaps the dead one reports the limit). */
+void cel__board_killing(cel_board_t *board, int slot);
 
 /* Master side: true when slot's task has run past its hard limit. */
 bool cel__board_overdue(const cel_board_t *board, int slot, int64_t now_ms);

@@ -194,6 +194,7 @@ enforce_limits(cel_master_t *m)
                     (double)s->killed_limit_ms / 1000.0,
                     m->board->slots[i].task_name, m->board->slots[i].task_id,
                     i + 1, (int)s->pid);
+            cel__board_killing(m->board, i);
             kill(s->pid, SIGKILL);
         }
     }
