@@ -230,31 +230,46 @@ encode(const cel_call_t *call, const cel_opts_t *o, cel_task_spec_t *spec,
     return rc;
 }
 
+/* The message of call, for the client's current reply queue (written
+ * into reply_to), with its link ids and its task id. Returns 0 with env
+ * to release, or an error with nothing to release. */
+static int
+prepare(cel_client_t *c, const cel_call_t *call, const cel_opts_t *o,
+        char *reply_to, char link_ids[2][CEL_TID_SIZE], cel_envelope_t *env,
+        char *id, cel_error_t *err)
+{
+    cel_task_spec_t spec = CEL_TASK_SPEC_INIT;
+
+    cel__lock(c);
+    int rc = reply_route(c, reply_to, err);
+    cel__unlock(c);
+    if (rc != 0) {
+        return rc;
+    }
+    fill_spec(c, reply_to, o, &spec);
+    rc = encode(call, o, &spec, link_ids, env, id, err);
+    /* No AMQP TTL, unlike Celery: a broker drops an expired message
+     * silently and its caller would wait for ever, while a worker that
+     * reads it answers REVOKED. The expires header is what counts. */
+    if (rc == 0) {
+        env->expiration[0] = '\0';
+    }
+    return rc;
+}
+
 cel_result_t *
 cel__send_call(cel_client_t *c, const cel_call_t *call, const cel_opts_t *opts,
                cel_group_t *group, cel_error_t *err)
 {
     static const cel_opts_t defaults = CEL_OPTS_INIT;
     const cel_opts_t *o = opts ? opts : &defaults;
-    cel_task_spec_t spec = CEL_TASK_SPEC_INIT;
     cel_envelope_t env;
     char id[CEL_SHORTSTR_SIZE], reply_to[CEL_ID_SIZE];
     char link_ids[2][CEL_TID_SIZE] = {"", ""};
 
-    cel__lock(c);
-    int rc = reply_route(c, reply_to, err);
-    cel__unlock(c);
-    if (rc != 0) {
+    if (prepare(c, call, o, reply_to, link_ids, &env, id, err) != 0) {
         return NULL;
     }
-    fill_spec(c, reply_to, o, &spec);
-    if (encode(call, o, &spec, link_ids, &env, id, err) != 0) {
-        return NULL;
-    }
-    /* No AMQP TTL, unlike Celery: a broker drops an expired message
-     * silently and its caller would wait for ever, while a worker that
-     * reads it answers REVOKED. The expires header is what counts. */
-    env.expiration[0] = '\0';
     cel_result_t *r = track(c, id, reply_to, o, group, err);
     if (r != NULL && (track_links(c, r, link_ids, err) != 0 ||
                       publish(c, o, &env, err) != 0)) {
@@ -274,23 +289,14 @@ int
 cel__send_untracked(cel_client_t *c, const cel_call_t *call,
                     const cel_opts_t *o, cel_error_t *err)
 {
-    cel_task_spec_t spec = CEL_TASK_SPEC_INIT;
     cel_envelope_t env;
     char id[CEL_SHORTSTR_SIZE], reply_to[CEL_ID_SIZE];
     char link_ids[2][CEL_TID_SIZE] = {"", ""};
 
-    cel__lock(c);
-    int rc = reply_route(c, reply_to, err);
-    cel__unlock(c);
+    int rc = prepare(c, call, o, reply_to, link_ids, &env, id, err);
     if (rc != 0) {
         return rc;
     }
-    fill_spec(c, reply_to, o, &spec);
-    rc = encode(call, o, &spec, link_ids, &env, id, err);
-    if (rc != 0) {
-        return rc;
-    }
-    env.expiration[0] = '\0'; /* as in cel__send_call */
     rc = publish(c, o, &env, err);
     cel_envelope_clear(&env);
     return rc;

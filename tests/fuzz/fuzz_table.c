@@ -7,6 +7,7 @@
  *   whatever the reader makes of it, the writer must accept and round
  *   trip, so that a message celeriac accepted can always be republished.
  * Nothing may crash, leak or hit undefined behaviour. */
+#include "../support/json_same.h"
 #include "broker_internal.h"
 
 #include <stdbool.h>
@@ -26,34 +27,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * (a one-byte integer becomes five), so this holds any input up to
  * 128 KiB, twice run.sh's -max_len. */
 static unsigned char wire[1 << 20];
-
-/* json_equal looks keys up by strlen; compare them by length. */
-static bool
-same(const json_t *a, const json_t *b)
-{
-    if (!json_is_object(a) && !json_is_array(a)) {
-        return json_equal(a, b);
-    }
-    if (json_typeof(a) != json_typeof(b) ||
-        json_array_size(a) != json_array_size(b) ||
-        json_object_size(a) != json_object_size(b)) {
-        return false;
-    }
-    for (size_t i = 0; json_is_array(a) && i < json_array_size(a); i++) {
-        if (!same(json_array_get(a, i), json_array_get(b, i))) {
-            return false;
-        }
-    }
-    for (void *it = json_object_iter((json_t *)a); it != NULL;
-         it = json_object_iter_next((json_t *)a, it)) {
-        const json_t *v = json_object_getn(b, json_object_iter_key(it),
-                                           json_object_iter_key_len(it));
-        if (v == NULL || !same(json_object_iter_value(it), v)) {
-            return false;
-        }
-    }
-    return true;
-}
 
 static void
 fail(const char *what, const json_t *headers, const cel_error_t *err)
@@ -83,7 +56,7 @@ check_read_back(const json_t *headers, amqp_table_t *table, amqp_pool_t *pool)
         fail("rabbitmq-c cannot decode what it encoded", headers, &err);
     }
     json_t *again = cel__table_to_json(&back, &err);
-    if (again == NULL || !same(headers, again)) {
+    if (again == NULL || !test_json_same(headers, again)) {
         fail("the reader does not give back what the writer took", headers,
              &err);
     }
