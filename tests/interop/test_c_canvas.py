@@ -10,22 +10,14 @@ import subprocess
 import sys
 import uuid
 
-from interop_util import broker_url
+from interop_util import broker_url, start_python_worker, start_workerd
 
 build = sys.argv[1]
 url = broker_url()
-here = os.path.dirname(os.path.abspath(__file__))
 cqueue = 'interop-c-canvas-' + str(uuid.uuid4())
 pyqueue = 'interop-c-canvas-py-' + str(uuid.uuid4())
-worker = subprocess.Popen([os.path.join(build, 'bin', 'workerd'),
-                           '-A', os.path.join(build, 'lib',
-                                              'libexample_tasks.so'),
-                           '-c', '2', '-Q', cqueue, '-b', url])
-pyworker = subprocess.Popen(
-    ['/usr/bin/python3', '-m', 'celery', '-A', 'pytasks', '-b', url, 'worker',
-     '-c', '2', '-P', 'prefork', '-Q', pyqueue, '--without-gossip',
-     '--without-mingle', '--without-heartbeat', '-l', 'warning'], cwd=here,
-    env=dict(os.environ, CELERIAC_BROKER_URL=url, CELERIAC_TEST_QUEUE=pyqueue))
+worker = start_workerd(build, url, cqueue, 2)
+pyworker = start_python_worker(url, pyqueue, 2)
 try:
     p = subprocess.run([os.path.join(build, 'bin', 'c_canvas'), url, pyqueue,
                         cqueue], timeout=150)

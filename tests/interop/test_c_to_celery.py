@@ -10,17 +10,12 @@ import subprocess
 import sys
 import uuid
 
-from interop_util import Checks, broker_url
+from interop_util import Checks, broker_url, start_python_worker
 
 build = sys.argv[1]
 url = broker_url()
-here = os.path.dirname(os.path.abspath(__file__))
 queue = 'interop-c-' + str(uuid.uuid4())
-env = dict(os.environ, CELERIAC_BROKER_URL=url, CELERIAC_TEST_QUEUE=queue)
-worker = subprocess.Popen(
-    ['/usr/bin/python3', '-m', 'celery', '-A', 'pytasks', '-b', url, 'worker', '-c', '2',
-     '-P', 'prefork', '-Q', queue, '--without-gossip', '--without-mingle',
-     '--without-heartbeat', '-l', 'warning'], cwd=here, env=env)
+worker = start_python_worker(url, queue, 2)
 celeriac = os.path.join(build, 'bin', 'celeriac')
 check = Checks()
 

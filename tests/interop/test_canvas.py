@@ -5,31 +5,22 @@ children, link_error, groups of chains, a retried step that keeps its
 chain, and a chord refused with a FAILURE instead of dropped.
 
 Usage: /usr/bin/python3 test_canvas.py BUILD_DIR [BROKER_URL]"""
-import os
-import subprocess
 import sys
 import uuid
 
-from interop_util import Checks, broker_url
+from interop_util import (Checks, broker_url, start_python_worker,
+                           start_workerd)
 
 from celery import Celery, chain, group
 from celery.result import AsyncResult
 
 build = sys.argv[1]
 url = broker_url()
-here = os.path.dirname(os.path.abspath(__file__))
 queue = 'interop-canvas-' + str(uuid.uuid4())
 pyqueue = 'interop-canvas-py-' + str(uuid.uuid4())
-worker = subprocess.Popen([os.path.join(build, 'bin', 'workerd'),
-                           '-A', os.path.join(build, 'lib',
-                                              'libexample_tasks.so'),
-                           '-c', '2', '-Q', queue, '-b', url])
+worker = start_workerd(build, url, queue, 2)
 # A Python Celery worker on a queue of its own, for chains across languages.
-pyworker = subprocess.Popen(
-    ['/usr/bin/python3', '-m', 'celery', '-A', 'pytasks', '-b', url, 'worker',
-     '-c', '1', '-P', 'prefork', '-Q', pyqueue, '--without-gossip',
-     '--without-mingle', '--without-heartbeat', '-l', 'warning'], cwd=here,
-    env=dict(os.environ, CELERIAC_BROKER_URL=url, CELERIAC_TEST_QUEUE=pyqueue))
+pyworker = start_python_worker(url, pyqueue, 1)
 check = Checks()
 
 

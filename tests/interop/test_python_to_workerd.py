@@ -5,11 +5,10 @@ sent with compression (zlib, gzip, bzip2; a zip bomb; an unknown one).
 
 Usage: /usr/bin/python3 test_python_to_workerd.py BUILD_DIR [BROKER_URL]"""
 import os
-import subprocess
 import sys
 import uuid
 
-from interop_util import Checks, broker_url
+from interop_util import Checks, broker_url, start_workerd
 
 from celery import Celery
 from celery.exceptions import NotRegistered, TimeoutError
@@ -17,10 +16,7 @@ from celery.exceptions import NotRegistered, TimeoutError
 build = sys.argv[1]
 url = broker_url()
 queue = 'interop-py-' + str(uuid.uuid4())
-worker = subprocess.Popen([os.path.join(build, 'bin', 'workerd'),
-                           '-A', os.path.join(build, 'lib',
-                                              'libexample_tasks.so'),
-                           '-c', '2', '-Q', queue, '-b', url])
+worker = start_workerd(build, url, queue, 2)
 check = Checks()
 
 
