@@ -20,18 +20,10 @@
 
 #define WAIT_MS 30000
 
-typedef struct {
-    pid_t pid;
-    char queue[80];
-    char log[160];
-    cel_client_t *client;
-} worker_t;
-
+/* A worker with the bad tasks too, logging every task (info). */
 static void
-start(worker_t *w, const char *prefix, int n, const char *const *more)
+start(test_worker_t *w, const char *prefix, int n, const char *const *more)
 {
-    cel_error_t err = CEL_ERROR_INIT;
-    cel_client_opts_t co = CEL_CLIENT_OPTS_INIT;
     char bad[512];
     const char *extra[16] = {"-A", bad, "-l", "info"};
     int k = 4;
@@ -40,25 +32,11 @@ start(worker_t *w, const char *prefix, int n, const char *const *more)
     for (int i = 0; more != NULL && more[i] != NULL && k < 15; i++) {
         extra[k++] = more[i];
     }
-    test_unique_name(prefix, w->queue, sizeof(w->queue));
-    snprintf(w->log, sizeof(w->log), "/tmp/%s.log", w->queue);
-    w->pid = test_workerd_start(w->queue, n, w->log, extra);
-    co.queue = w->queue;
-    co.broker_url = test_broker_url();
-    CHECK_OK(cel_client_open(&co, &w->client, &err));
-}
-
-static void
-stop(worker_t *w)
-{
-    cel_client_close(w->client);
-    int status = test_workerd_stop(w->pid, SIGTERM, 20000);
-    CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    unlink(w->log);
+    test_worker_open(w, prefix, n, true, extra);
 }
 
 static cel_result_t *
-call(worker_t *w, const char *task, const char *args, const cel_opts_t *o)
+call(test_worker_t *w, const char *task, const char *args, const cel_opts_t *o)
 {
     json_t *a = json_loads(args, 0, NULL);
 
@@ -84,7 +62,7 @@ expect_failure(cel_result_t *r, const char *type, const char *message)
 
 /* How many times the worker started a task called name. */
 static int
-runs(const worker_t *w, const char *name)
+runs(const test_worker_t *w, const char *name)
 {
     char needle[128];
     int n = 0;
@@ -103,7 +81,7 @@ runs(const worker_t *w, const char *name)
 
 /* The worker still serves: an add on each of its n children. */
 static void
-expect_serving(worker_t *w, int n)
+expect_serving(test_worker_t *w, int n)
 {
     cel_result_t *rs[8];
 
@@ -120,7 +98,7 @@ expect_serving(worker_t *w, int n)
 static void
 test_poison_id(void)
 {
-    worker_t w;
+    test_worker_t w;
     cel_opts_t o = CEL_OPTS_INIT;
     char id[301];
 
@@ -134,7 +112,7 @@ test_poison_id(void)
     expect_serving(&w, 1);
     CHECK_EQ_INT(test_file_count(w.log, "died ("), 1);
     CHECK_EQ_INT(runs(&w, "crash"), 1);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 /* A task's own exit, with any code, costs that task alone: the child is
@@ -145,7 +123,7 @@ test_exit(void)
     static const char *const calls[] = {"[2, false]", "[2, true]",
                                         "[3, false]", "[0, true]",
                                         "[2, false]", "[1, true]"};
-    worker_t w;
+    test_worker_t w;
 
     start(&w, "test-bad-exit", 1, NULL);
     for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
@@ -155,7 +133,7 @@ test_exit(void)
     }
     CHECK_EQ_INT(test_count_children(w.pid), 1);
     CHECK_EQ_INT(runs(&w, "quit"), 6);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 /* A child whose socket closed but that has not died yet: the broker
@@ -165,7 +143,7 @@ test_exit(void)
 static void
 test_slow_death(void)
 {
-    worker_t w;
+    test_worker_t w;
 
     start(&w, "test-bad-race", 2, NULL);
     expect_serving(&w, 2);
@@ -173,7 +151,7 @@ test_slow_death(void)
                    "exited prematurely");
     expect_serving(&w, 2);
     CHECK_EQ_INT(runs(&w, "vanish"), 1);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 /* Processes (not zombies) whose parent is pid. */
@@ -203,7 +181,7 @@ live_children(pid_t pid)
 static void
 test_process_abuse(void)
 {
-    worker_t w;
+    test_worker_t w;
     pid_t kids[4];
 
     start(&w, "test-bad-fds", 1, NULL);
@@ -223,7 +201,7 @@ test_process_abuse(void)
     CHECK_EQ_INT(test_child_pids(w.pid, kids, 4), 1);
     CHECK_EQ_INT(live_children(kids[0]), 0);
     CHECK_EQ_INT(runs(&w, "forker"), 1);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 /* A result the broker would refuse becomes a FAILURE that it takes, and
@@ -232,7 +210,7 @@ static void
 test_big_result(void)
 {
     static const char *const bound[] = {"--max-result-size", "65536", NULL};
-    worker_t w;
+    test_worker_t w;
 
     start(&w, "test-bad-big", 1, bound);
     expect_failure(call(&w, "big", "[100000]", NULL), "ResultTooLarge",
@@ -245,7 +223,7 @@ test_big_result(void)
     CHECK_EQ_INT(json_string_length(v), 1000);
     cel_result_free(ok);
     CHECK_EQ_INT(runs(&w, "big"), 2);
-    stop(&w);
+    test_worker_close(&w);
 
     /* The default bound is RabbitMQ's own (128 MiB). */
     start(&w, "test-bad-huge", 1, NULL);
@@ -253,7 +231,7 @@ test_big_result(void)
                    "134217728");
     expect_serving(&w, 1);
     CHECK_EQ_INT(runs(&w, "big"), 1);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 /* Sets the test broker's max_message_size (bytes) for new channels. */
@@ -278,7 +256,7 @@ set_broker_limit(long bytes)
 static void
 test_broker_limit(void)
 {
-    worker_t w;
+    test_worker_t w;
 
     set_broker_limit(1 << 20);
     start(&w, "test-bad-limit", 1, NULL);
@@ -287,7 +265,7 @@ test_broker_limit(void)
     expect_serving(&w, 1);
     CHECK(runs(&w, "big") <= 2);
     CHECK(test_file_count(w.log, "at most 1048576 bytes") >= 1);
-    stop(&w);
+    test_worker_close(&w);
     set_broker_limit(134217728);
 }
 
@@ -295,7 +273,7 @@ test_broker_limit(void)
 static void
 test_durations(void)
 {
-    worker_t w;
+    test_worker_t w;
     cel_opts_t o = CEL_OPTS_INIT;
 
     start(&w, "test-bad-time", 1, NULL);
@@ -312,7 +290,7 @@ test_durations(void)
     o.soft_time_limit = 1e17;
     test_expect_int(slow_sum_apply_async(w.client, &o, 0.1, 2, 2), 4, WAIT_MS);
     expect_serving(&w, 1);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 /* A message with a header name as long as AMQP allows is retried like any
@@ -320,7 +298,7 @@ test_durations(void)
 static void
 test_retry_headers(void)
 {
-    worker_t w;
+    test_worker_t w;
     cel_opts_t o = CEL_OPTS_INIT;
     char name[256];
 
@@ -334,14 +312,14 @@ test_retry_headers(void)
     test_expect_int(flaky_apply_async(w.client, &o, 2, 5), 2, WAIT_MS);
     json_decref(headers);
     expect_serving(&w, 1);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 /* Held eta tasks never stop a child taking new work. */
 static void
 test_held_eta(void)
 {
-    worker_t w;
+    test_worker_t w;
     cel_opts_t o = CEL_OPTS_INIT;
     cel_result_t *held[16];
 
@@ -355,7 +333,7 @@ test_held_eta(void)
         CHECK(!cel_result_ready(held[i]));
         cel_result_free(held[i]);
     }
-    stop(&w);
+    test_worker_close(&w);
 
     /* Past what a child holds in full, the rest are held by tag and
      * delivered again when due: every one still runs. */
@@ -373,14 +351,14 @@ test_held_eta(void)
         test_expect_int(many[i], i + 1, 60000);
     }
     CHECK(test_file_count(w.log, "by delivery tag only") >= 1);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 /* A failure message that is not UTF-8 reaches the log cleaned. */
 static void
 test_log_text(void)
 {
-    worker_t w;
+    test_worker_t w;
     char line[8192];
 
     start(&w, "test-bad-text", 1, NULL);
@@ -395,7 +373,7 @@ test_log_text(void)
     }
     fclose(f);
     CHECK_EQ_INT(raised, 1);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 /* The operator's mistakes: a URL that cannot work is refused at start
@@ -407,7 +385,7 @@ test_operator(void)
                                        "amqp://guest:guest@127.0.0.1:99999//",
                                        "amqp://guest:guest@127.0.0.1:x//"};
     char queue[80];
-    worker_t w;
+    test_worker_t w;
 
     test_unique_name("test-bad-url", queue, sizeof(queue));
     for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
@@ -428,7 +406,7 @@ test_operator(void)
     CHECK_EQ_INT(kill(w.pid, 0), 0);
     CHECK(test_file_count(w.log, "restart") >= 1);
     expect_serving(&w, 2);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 int

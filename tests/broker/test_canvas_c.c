@@ -11,6 +11,7 @@
 
 #include "../examples/tasks.h"
 #include "check.h"
+#include "support/expect.h"
 #include "support/support.h"
 
 #include <cel/broker.h>
@@ -380,18 +381,6 @@ test_threads(void)
     }
 }
 
-/* Reads one message from queue q with the raw broker client. */
-static void
-read_raw(cel_broker_t *b, const char *q, cel_delivery_t *d)
-{
-    cel_error_t err = CEL_ERROR_INIT;
-    char tag[CEL_SHORTSTR_SIZE];
-
-    CHECK_OK(cel_broker_consume(b, q, true, tag, sizeof(tag), &err));
-    CHECK_OK(cel_broker_next(b, WAIT_MS, d, &err));
-    CHECK_OK(cel_broker_cancel(b, tag, &err));
-}
-
 /* What the client puts on the wire, read from a queue no worker serves:
  * chain(fun.s(1), fun.s()) as in task_chain.json (the body byte for byte,
  * the last step's id and the reply queue in its options), and a group's
@@ -414,7 +403,7 @@ test_wire(void)
         cel_chain_apply_async(client, (const cel_sig_t *const *)sigs, 2, &o);
     CHECK(r != NULL);
     cel_client_reply_queue(client, rq, sizeof(rq));
-    read_raw(b, q, &d);
+    test_read_raw(b, q, WAIT_MS, &d);
     const char *first = cel_result_id(cel_result_parent(r));
     snprintf(want, sizeof(want),
              "[[1],{},{\"callbacks\":null,\"errbacks\":null,\"chain\":[{"
@@ -439,7 +428,7 @@ test_wire(void)
                             &err));
     char gid[CEL_SHORTSTR_SIZE] = "";
     for (int i = 0; i < 2; i++) {
-        read_raw(b, q, &d);
+        test_read_raw(b, q, WAIT_MS, &d);
         const char *g =
             json_string_value(json_object_get(d.env.headers, "group"));
         CHECK(g != NULL && (gid[0] == '\0' || strcmp(g, gid) == 0));

@@ -8,6 +8,7 @@
 
 #include "../examples/tasks.h"
 #include "check.h"
+#include "support/expect.h"
 #include "support/support.h"
 
 #include <cel/broker.h>
@@ -291,18 +292,6 @@ test_confirm(void)
     cel_result_free(r);
 }
 
-/* Reads one message from queue q with the raw broker client. */
-static void
-read_raw(cel_broker_t *b, const char *q, cel_delivery_t *d)
-{
-    cel_error_t err = CEL_ERROR_INIT;
-    char tag[CEL_SHORTSTR_SIZE];
-
-    CHECK_OK(cel_broker_consume(b, q, true, tag, sizeof(tag), &err));
-    CHECK_OK(cel_broker_next(b, WAIT_MS, d, &err));
-    CHECK_OK(cel_broker_cancel(b, tag, &err));
-}
-
 static double
 header_time(const cel_envelope_t *env, const char *key)
 {
@@ -341,7 +330,7 @@ test_options(void)
     cel_result_t *r = add_apply_async(client, &o, 1, 2);
     CHECK(r != NULL);
     CHECK_STR_EQ(cel_result_id(r), "options-0001");
-    read_raw(b, q, &d);
+    test_read_raw(b, q, WAIT_MS, &d);
     json_t *h = d.env.headers;
     CHECK_STR_EQ(json_string_value(json_object_get(h, "id")), "options-0001");
     CHECK(header_time(&d.env, "eta") - now > 59 &&
@@ -370,7 +359,7 @@ test_options(void)
     o.ignore_result = true;
     r = add_apply_async(client, &o, 3, 4);
     CHECK(r != NULL);
-    read_raw(b, q, &d);
+    test_read_raw(b, q, WAIT_MS, &d);
     CHECK_STR_EQ(d.exchange, ex);
     CHECK_STR_EQ(d.routing_key, "rk-1");
     CHECK(header_time(&d.env, "eta") - now > 7199 &&

@@ -20,33 +20,6 @@
 
 #define WAIT_MS 30000
 
-typedef struct {
-    pid_t pid;
-    char queue[80];
-    cel_client_t *client;
-} worker_t;
-
-static void
-start(worker_t *w, const char *prefix, int n, const char *const *extra)
-{
-    cel_error_t err = CEL_ERROR_INIT;
-    cel_client_opts_t co = CEL_CLIENT_OPTS_INIT;
-
-    test_unique_name(prefix, w->queue, sizeof(w->queue));
-    w->pid = test_workerd_start(w->queue, n, NULL, extra);
-    co.queue = w->queue;
-    co.broker_url = test_broker_url();
-    CHECK_OK(cel_client_open(&co, &w->client, &err));
-}
-
-static void
-stop(worker_t *w)
-{
-    cel_client_close(w->client);
-    int status = test_workerd_stop(w->pid, SIGTERM, 20000);
-    CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
 static cel_result_t *
 wait_ready(cel_result_t *r)
 {
@@ -71,10 +44,10 @@ check_failure(cel_result_t *r, cel_state_t state, const char *type,
 static void
 test_timing(void)
 {
-    worker_t w;
+    test_worker_t w;
     cel_opts_t o = CEL_OPTS_INIT;
 
-    start(&w, "test-rel-timing", 1, NULL);
+    test_worker_open(&w, "test-rel-timing", 1, false, NULL);
     /* Expired before it is read: REVOKED, never run. */
     o.expires_at = (double)cel_clock_wall_us() / 1e6 - 5;
     check_failure(add_apply_async(w.client, &o, 1, 1), CEL_STATE_REVOKED,
@@ -118,7 +91,7 @@ test_timing(void)
     CHECK(cel_clock_now_ms() - t0 < 15000);
     test_expect_int(add_delay(w.client, 4, 4), 8, WAIT_MS);
     CHECK_EQ_INT(test_count_children(w.pid), 1);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 static void
@@ -126,11 +99,11 @@ test_recycling(void)
 {
     const char *per_tasks[] = {"--max-tasks-per-child", "5", NULL};
     const char *per_memory[] = {"--max-memory-per-child", "30000", NULL};
-    worker_t w;
+    test_worker_t w;
     cel_result_t *rs[30];
     int pids[30], distinct = 0;
 
-    start(&w, "test-rel-tasks", 1, per_tasks);
+    test_worker_open(&w, "test-rel-tasks", 1, false, per_tasks);
     for (int i = 0; i < 30; i++) {
         rs[i] = fun_delay(w.client, i);
     }
@@ -144,9 +117,9 @@ test_recycling(void)
         cel_result_free(rs[i]);
     }
     CHECK(distinct >= 6); /* a new child every 5 tasks, none lost */
-    stop(&w);
+    test_worker_close(&w);
 
-    start(&w, "test-rel-memory", 1, per_memory);
+    test_worker_open(&w, "test-rel-memory", 1, false, per_memory);
     const json_t *v;
     cel_error_t err = CEL_ERROR_INIT;
     cel_result_t *big = hog_delay(w.client, 64);
@@ -157,7 +130,7 @@ test_recycling(void)
     CHECK(json_integer_value(json_array_get(v, 2)) != hog_pid);
     cel_result_free(big);
     cel_result_free(next);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 static void
@@ -166,18 +139,18 @@ test_lost(void)
     const char *early[] = {"--acks-early", NULL};
     const char *rerun[] = {"--reject-on-worker-lost", NULL};
     char marker[128];
-    worker_t w;
+    test_worker_t w;
 
     /* Acked before it ran, so no redelivery: the next child reports it. */
-    start(&w, "test-rel-early", 1, early);
+    test_worker_open(&w, "test-rel-early", 1, false, early);
     check_failure(crash_delay(w.client), CEL_STATE_FAILURE, "WorkerLostError",
                   "signal 9");
     test_expect_int(add_delay(w.client, 5, 5), 10, WAIT_MS);
-    stop(&w);
+    test_worker_close(&w);
 
     /* Run again after its child died; a task that always kills its child
      * is given up after a few runs. */
-    start(&w, "test-rel-rerun", 1, rerun);
+    test_worker_open(&w, "test-rel-rerun", 1, false, rerun);
     snprintf(marker, sizeof(marker), "/tmp/celeriac-crash-once-%d",
              (int)getpid());
     unlink(marker);
@@ -188,7 +161,7 @@ test_lost(void)
     check_failure(crash_delay(w.client), CEL_STATE_FAILURE, "WorkerLostError",
                   "signal 9");
     test_expect_int(add_delay(w.client, 6, 6), 12, WAIT_MS);
-    stop(&w);
+    test_worker_close(&w);
 }
 
 int
