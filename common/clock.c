@@ -308,3 +308,12 @@ cel_clock_sleep_ms(int64_t ms, volatile int *stop)
         nanosleep(&ts, NULL);
     }
 }
+
+double
+cel_clock_span_s(double seconds)
+{
+    if (!(seconds > 0)) {
+        return 0;
+    }
+    return seconds < CEL_CLOCK_NEVER_S ? seconds : CEL_CLOCK_NEVER_S;
+}

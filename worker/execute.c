@@ -25,7 +25,6 @@
 #define NO_CHORDS                                                              \
     "workerd answers through the rpc:// result backend, which does not "       \
     "support chords: this chord's header task is not run"
-#define LIMIT_NEVER_S 1e9
 #define BROKE_RERUNS                                                           \
     2 /* a task whose finishing broke the connection this
                            often is not run again */ /* a time limit this long (31 years) never comes */
@@ -176,12 +175,7 @@ limits(const cel_child_t *c, const cel_task_msg_t *m, double *hard,
 static int64_t
 limit_ms(double seconds)
 {
-    if (!(seconds > 0)) {
-        return 0;
-    }
-    if (seconds >= LIMIT_NEVER_S) {
-        return (int64_t)(LIMIT_NEVER_S * 1000.0);
-    }
+    seconds = cel_clock_span_s(seconds);
     int64_t ms = (int64_t)(seconds * 1000.0);
     return (double)ms < seconds * 1000.0 ? ms + 1 : ms;
 }
@@ -197,7 +191,7 @@ arm_soft_limit(double seconds)
         return;
     }
     armed = seconds > 0;
-    seconds = seconds < LIMIT_NEVER_S ? seconds : LIMIT_NEVER_S;
+    seconds = cel_clock_span_s(seconds);
     if (seconds > 0) {
         it.it_value.tv_sec = (time_t)seconds;
         it.it_value.tv_usec =

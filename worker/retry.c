@@ -9,8 +9,6 @@
 
 #include <stdlib.h>
 
-#define MAX_COUNTDOWN_S 1e9 /* 31 years: later than that is never */
-
 /* Sets retries and eta in obj (the headers, or a protocol 1 body). */
 static void
 mark_retry(json_t *obj, int64_t retries, const char *eta)
@@ -49,10 +47,7 @@ cel__retry_send(cel_child_t *c, const cel_delivery_t *d,
     cel_envelope_t env = d->env; /* borrows d's strings and body */
     int r = 0;
 
-    if (!(countdown_s > 0)) {
-        countdown_s = 0; /* negative or NaN: at once */
-    }
-    countdown_s = countdown_s < MAX_COUNTDOWN_S ? countdown_s : MAX_COUNTDOWN_S;
+    countdown_s = cel_clock_span_s(countdown_s); /* NaN or < 0: at once */
     cel_clock_format_iso(cel_clock_wall_us() + (int64_t)(countdown_s * 1e6),
                          eta);
     env.body_owned = NULL;

@@ -11,8 +11,6 @@
 
 #include <string.h>
 
-#define MAX_COUNTDOWN_S 1e9 /* as retry.c: later than 31 years is never */
-
 static const char *
 opt_str(const json_t *opts, const char *key)
 {
@@ -119,16 +117,14 @@ sig_times(const json_t *opts, cel_task_spec_t *spec)
         cel_clock_parse_iso(opt_str(opts, "eta"), &at) == 0) {
         spec->eta_us = at;
     } else if (json_is_number(countdown) &&
-               (s = json_number_value(countdown)) > 0) {
-        s = s < MAX_COUNTDOWN_S ? s : MAX_COUNTDOWN_S;
+               (s = cel_clock_span_s(json_number_value(countdown))) > 0) {
         spec->eta_us = now + (int64_t)(s * 1e6);
     }
     if (json_is_string(expires) &&
         cel_clock_parse_iso(json_string_value(expires), &at) == 0) {
         spec->expires_us = at;
     } else if (json_is_number(expires) &&
-               (s = json_number_value(expires)) > 0) {
-        s = s < MAX_COUNTDOWN_S ? s : MAX_COUNTDOWN_S;
+               (s = cel_clock_span_s(json_number_value(expires))) > 0) {
         spec->expires_us = now + (int64_t)(s * 1e6);
     }
 }

@@ -3,7 +3,9 @@
  * holds Celery's own value for each string (computed with it), and the
  * refused table what it refuses, drops part of, or cannot convert. */
 #include <cel/clock.h>
+
 #include <cel/error.h>
+#include <math.h>
 
 #include "check.h"
 
@@ -162,10 +164,22 @@ test_round_trip(void)
     }
 }
 
+/* Durations are clamped to [0, CEL_CLOCK_NEVER_S], never wrapped. */
+static void
+test_span(void)
+{
+    CHECK(cel_clock_span_s(NAN) == 0);
+    CHECK(cel_clock_span_s(-1) == 0);
+    CHECK(cel_clock_span_s(0.0001) == 0.0001);
+    CHECK(cel_clock_span_s(5) == 5);
+    CHECK(cel_clock_span_s(1e17) == CEL_CLOCK_NEVER_S);
+}
+
 int
 main(void)
 {
     test_tables();
+    test_span();
     test_long_fraction();
     test_round_trip();
 

@@ -48,6 +48,14 @@ void cel_clock_format_iso(int64_t wall_us, char out[CEL_ISO_SIZE]);
  * Celery's worker cannot convert. */
 int cel_clock_parse_iso(const char *text, int64_t *wall_us);
 
+/* A duration this long (31 years) is as good as never: longer ones are
+ * clamped to it, never wrapped. */
+#define CEL_CLOCK_NEVER_S 1e9
+
+/* cel_clock_span_s returns seconds clamped to [0, CEL_CLOCK_NEVER_S]:
+ * 0 for a negative or NaN duration. */
+double cel_clock_span_s(double seconds);
+
 /* cel_clock_sleep_ms sleeps for ms milliseconds, resuming after signals
  * unless *stop becomes non-zero (stop may be NULL). Returns 0 when the full
  * time passed, -1 when stopped early. */
