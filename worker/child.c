@@ -14,8 +14,10 @@
  * retires: it closes its connection (its prefetched tasks go back to the
  * queue) and exits for the master to replace it. */
 #include "child.h"
+#include "consumers.h"
 #include "held.h"
 #include "task_ctx.h"
+#include "watch.h"
 
 #include <cel/clock.h>
 #include <cel/log.h>
@@ -78,22 +80,6 @@ child_signals(pid_t master)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static int
-setup_consumers(cel_child_t *c, cel_error_t *err)
-{
-    const cel_worker_config_t *cfg = c->cfg;
-
-    int r = cel_broker_qos(c->broker, cfg->prefetch_multiplier, false, err);
-    for (int i = 0; r == 0 && i < cfg->nqueues; i++) {
-        r = cel_broker_declare_task_queue(c->broker, cfg->queues[i], err);
-        if (r == 0) {
-            r = cel_broker_consume(c->broker, cfg->queues[i], false, c->tags[i],
-                                   sizeof(c->tags[i]), err);
-        }
-    }
-    return r;
-}
-
 /* ms, give or take a quarter, so that many children (or workers) that
  * lost the broker together do not all come back in the same instant. */
 static int64_t
@@ -117,7 +103,7 @@ connect_broker(cel_child_t *c)
     opts.heartbeat_s = c->cfg->heartbeat_s;
     while (!cel__child_stop) {
         int r = cel_broker_open(c->cfg->broker_url, &opts, &c->broker, &err);
-        if (r == 0 && (r = setup_consumers(c, &err)) == 0) {
+        if (r == 0 && (r = cel__consumers_start(c, true, &err)) == 0) {
             CEL_LOG(CEL_LOG_INFO, "connected; consuming %s%s",
                     c->cfg->queues[0], c->cfg->nqueues > 1 ? ", ..." : "");
             c->board->slots[c->slot].consuming = 1;
@@ -181,27 +167,25 @@ should_retire(const cel_child_t *c)
  * new consumer's window is whole (held.c's deliveries stay unacked on the
  * channel, counted against no consumer). */
 static int
-refresh_window(cel_child_t *c, cel_held_t *h)
+refresh_window(cel_child_t *c, cel_held_t *h, cel_error_t *err)
 {
-    cel_error_t err = CEL_ERROR_INIT;
-    int r = 0;
-
-    if (h->since_consume < (c->cfg->prefetch_multiplier + 1) / 2 ||
+    if (h->since_consume < (c->window.size + 1) / 2 ||
         h->nlight >= CEL_HELD_MAX_LIGHT) {
         return 0; /* past the bound: the window fills and stays full */
     }
     h->since_consume = 0;
-    for (int i = 0; r == 0 && i < c->cfg->nqueues; i++) {
-        r = cel_broker_cancel(c->broker, c->tags[i], &err);
-        if (r == 0) {
-            r = cel_broker_consume(c->broker, c->cfg->queues[i], false,
-                                   c->tags[i], sizeof(c->tags[i]), &err);
-        }
-    }
-    if (r != 0) {
-        CEL_LOG(CEL_LOG_ERROR, "cannot restart consumers: %s", err.text);
-    }
-    return r;
+    return cel__consumers_restart(c, err);
+}
+
+/* The connection failed (err says how): what the child must remember of
+ * it. Returns SERVE_BROKEN. */
+static int
+broken(cel_child_t *c, const cel_error_t *err)
+{
+    CEL_LOG(CEL_LOG_ERROR, "broker: %s", err->text);
+    cel_copy_str(c->last_err, sizeof(c->last_err), err->text);
+    cel__reply_learn_limit(c, err->text);
+    return SERVE_BROKEN;
 }
 
 static int
@@ -238,15 +222,16 @@ take(cel_child_t *c, cel_held_t *held, int r, cel_delivery_t *d,
     }
     if (r != 0) {
         cel_delivery_clear(d);
-        CEL_LOG(CEL_LOG_ERROR, "broker: %s", err->text);
-        cel_copy_str(c->last_err, sizeof(c->last_err), err->text);
-        cel__reply_learn_limit(c, err->text);
-        return SERVE_BROKEN;
+        return broken(c, err);
     }
     r = cel__execute(c, d, &due);
     if (r == CEL__HOLD) {
+        cel_error_t e = CEL_ERROR_INIT;
         r = cel__held_add(c, held, d, due);
-        r = r != 0 ? r : refresh_window(c, held);
+        r = r != 0 ? r : refresh_window(c, held, &e);
+        if (e.code != 0) {
+            return broken(c, &e);
+        }
     } else {
         cel_delivery_clear(d);
     }
@@ -269,6 +254,9 @@ serve(cel_child_t *c, cel_held_t *held)
         }
         if (should_retire(c)) {
             return SERVE_RETIRE;
+        }
+        if (cel__consumers_tend(c, &err) != 0) {
+            return broken(c, &err);
         }
         /* While deliveries wait in the buffer, results and acks are held
          * back and leave together; about to wait, results go now. Acks
@@ -322,6 +310,14 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
     child_signals(master);
     cel__guard_init();
     int ok = cel__held_init(&held) == 0;
+    cel__window_init(&c.window, cfg->prefetch_multiplier,
+                     (int64_t)(cel_clock_span_s(cfg->hand_back_after > 0
+                                                    ? cfg->hand_back_after
+                                                    : CEL_HAND_BACK_AFTER_S) *
+                               1e6));
+    c.watch =
+        ok ? cel__watch_start(&c, &held, (int64_t)(cfg->hand_back_after * 1e6))
+           : NULL;
     while (ok && !cel__child_stop) {
         if (connect_broker(&c) != 0) {
             break;
@@ -335,6 +331,7 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
         }
         c.acks_due = 0;
         c.holding = false;
+        c.consuming = false;
         board->slots[slot].consuming = 0;
         cel__held_drop(&held);
         /* Closing returns prefetched, unstarted messages to the queue. */
@@ -345,6 +342,7 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
         }
         cel_clock_sleep_ms(500, &cel__child_stop);
     }
+    cel__watch_stop(c.watch);
     cel__held_free(&held);
     cel__returned_free(c.returned);
     CEL_LOG(CEL_LOG_INFO, "%s after %llu tasks",

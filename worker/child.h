@@ -15,6 +15,7 @@
 #include "board.h"
 #include "config.h"
 #include "registry.h"
+#include "window.h"
 
 typedef struct cel_returned cel_returned_t;
 
@@ -30,9 +31,13 @@ typedef struct {
     int acks_due;      /* how many */
     bool holding;      /* eta tasks are held: ack one by one */
     char tags[CEL_MAX_QUEUES][CEL_SHORTSTR_SIZE]; /* consumer tags */
-    bool finishing;     /* a task finished since the last good read: a
-                           broken connection now is laid at its door */
-    char last_err[160]; /* the broker's last error text */
+    bool consuming;          /* the consumers run (the watcher may stop them) */
+    bool window_stale;       /* start them again with window.want */
+    cel_window_t window;     /* their prefetch window */
+    struct cel_watch *watch; /* owned; NULL: none (watch.h) */
+    bool finishing;          /* a task finished since the last good read: a
+                                broken connection now is laid at its door */
+    char last_err[160];      /* the broker's last error text */
     char declared[CEL_SHORTSTR_SIZE]; /* the queue a chain step was last
                                          sent to, declared on this
                                          connection ("" after a connect) */

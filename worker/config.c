@@ -17,6 +17,7 @@
 static const char usage_text[] =
     "usage: workerd -A MODULE.so [-c N] [-Q QUEUES] [-b URL] [-n NAME]\n"
     "               [-l LEVEL] [--prefetch-multiplier N]\n"
+    "               [--hand-back-after S]\n"
     "               [--max-message-size BYTES] [--max-result-size BYTES]\n"
     "               [--heartbeat SECONDS]\n"
     "               [--acks-early] [--reject-on-worker-lost]\n"
@@ -35,7 +36,12 @@ static const char usage_text[] =
     "                              %d domain (default: celery@%h)\n"
     "  -l, --loglevel LEVEL        debug, info, warning, error (default:\n"
     "                              warning)\n"
-    "      --prefetch-multiplier N unacked messages per child (default 4)\n"
+    "      --prefetch-multiplier N unacked messages per child (default:\n"
+    "                              adaptive, 1 to 256, wide for short tasks)\n"
+    "      --hand-back-after S     a child whose task runs longer hands the\n"
+    "                              tasks it holds unstarted back to the\n"
+    "                              queue, for idle children (default 0.025;\n"
+    "                              0: never)\n"
     "      --max-message-size B    largest task body accepted (default\n"
     "                              16777216)\n"
     "      --max-result-size B     largest result body published; a larger\n"
@@ -143,7 +149,8 @@ set_defaults(cel_worker_config_t *cfg)
     cfg->broker_url = env && env[0] ? env : DEFAULT_BROKER;
     expand_hostname("celery@%h", cfg->hostname, sizeof(cfg->hostname));
     cfg->loglevel = CEL_LOG_WARN;
-    cfg->prefetch_multiplier = 4;
+    cfg->prefetch_multiplier = 0; /* adaptive */
+    cfg->hand_back_after = CEL_HAND_BACK_AFTER_S;
     cfg->max_message_bytes = 16u << 20;
     cfg->max_result_bytes = CEL_DEFAULT_MAX_RESULT;
 }
@@ -159,6 +166,7 @@ enum {
     OPT_SOFT_LIMIT,
     OPT_MAX_TASKS,
     OPT_MAX_MEMORY,
+    OPT_HAND_BACK,
 };
 
 static int
@@ -186,6 +194,16 @@ apply_task_option(int c, const char *arg, cel_worker_config_t *cfg,
 
     switch (c) {
     case OPT_ACKS_EARLY: cfg->acks_early = true; return 0;
+    case OPT_HAND_BACK:
+        if (strcmp(arg, "0") == 0) {
+            cfg->hand_back_after = 0; /* never */
+            return 0;
+        }
+        return parse_seconds(arg, &cfg->hand_back_after) == 0
+                   ? 0
+                   : cel_error_set(err, CEL_EINVAL,
+                                   "--hand-back-after wants seconds (0: "
+                                   "never)");
     case OPT_REJECT_LOST: cfg->reject_on_worker_lost = true; return 0;
     case OPT_TIME_LIMIT:
     case OPT_SOFT_LIMIT:
@@ -228,6 +246,7 @@ static const struct option long_opts[] = {
     {"soft-time-limit", required_argument, NULL, OPT_SOFT_LIMIT},
     {"max-tasks-per-child", required_argument, NULL, OPT_MAX_TASKS},
     {"max-memory-per-child", required_argument, NULL, OPT_MAX_MEMORY},
+    {"hand-back-after", required_argument, NULL, OPT_HAND_BACK},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},

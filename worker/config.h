@@ -16,6 +16,10 @@
  * closes the channel. */
 #define CEL_DEFAULT_MAX_RESULT ((size_t)128 << 20)
 
+/* A task that has run this long makes its child hand back the tasks it
+ * holds unstarted (watch.h). */
+#define CEL_HAND_BACK_AFTER_S 0.025
+
 typedef struct {
     const char *apps[CEL_MAX_APPS]; /* -A: task modules (borrowed argv) */
     int napps;
@@ -26,7 +30,8 @@ typedef struct {
     const char *broker_url;     /* -b, CELERIAC_BROKER_URL, or the default */
     char hostname[256];         /* -n, after %h/%n/%d expansion */
     int loglevel;               /* -l */
-    int prefetch_multiplier;    /* per child */
+    int prefetch_multiplier;    /* per child; 0: adaptive (window.h) */
+    double hand_back_after;     /* seconds; 0: never (watch.h) */
     size_t max_message_bytes;   /* larger task bodies fail unread */
     size_t max_result_bytes;    /* larger results fail (ResultTooLarge) */
     int heartbeat_s;            /* AMQP heartbeat of each child; 0 = off */

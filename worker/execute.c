@@ -10,6 +10,7 @@
 #include "canvas.h"
 #include "child.h"
 #include "task_ctx.h"
+#include "watch.h"
 
 #include <cel/clock.h>
 #include <cel/log.h>
@@ -97,7 +98,7 @@ cel__flush_acks(cel_child_t *c)
 static int
 ack_done(cel_child_t *c, const cel_delivery_t *d)
 {
-    int batch = c->cfg->prefetch_multiplier / 2;
+    int batch = c->window.size / 2;
 
     if (c->holding) {
         return settle(c, d, true);
@@ -306,6 +307,36 @@ report(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     return publish_exc(c, d, m, CEL_STATE_FAILURE, &e);
 }
 
+/* What the watcher did while m ran: 0, or the broker error that broke
+ * the connection under it (m is then not reported: unacked, it runs again
+ * after the reconnect; acked early, it is lost with the connection). The
+ * consumers it stopped start again in the child's loop. */
+static int
+watched(cel_child_t *c, const cel_task_msg_t *m)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+
+    int r = cel__watch_end(c->watch, &err);
+    if (r < 0) {
+        CEL_LOG(CEL_LOG_ERROR,
+                "the connection broke while task %s[%s] ran (%s); it is "
+                "not reported",
+                m->task, m->id, err.text);
+        return r;
+    }
+    return 0;
+}
+
+static int
+end_run(cel_child_t *c, json_t *value, cel_task_ctx_t *ctx, int r)
+{
+    json_decref(value);
+    json_decref(ctx->exc_args);
+    cel__board_end(c->board, c->slot);
+    c->tasks_done++;
+    return r;
+}
+
 static int
 run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     cel_task_fn fn)
@@ -324,20 +355,22 @@ run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
         return r; /* not acked: it will be redelivered, run it then */
     }
     CEL_LOG(CEL_LOG_INFO, "Task %s[%s] received", m->task, m->id);
-    int64_t t0 = cel_clock_now_ms();
+    cel__watch_begin(c->watch, m->task, m->id);
+    int64_t t0 = cel_clock_now_us();
     json_t *value = run_task(c, m, fn, &ctx);
+    int64_t run_us = cel_clock_now_us() - t0;
     cel__guard_check();
+    c->window_stale |= cel__window_note(&c->window, run_us);
+    r = watched(c, m);
+    if (r != 0) {
+        return end_run(c, value, &ctx, r);
+    }
     c->finishing = true;
-    r = report(c, d, m, &ctx, value,
-               (double)(cel_clock_now_ms() - t0) / 1000.0);
+    r = report(c, d, m, &ctx, value, (double)run_us / 1e6);
     if (cel__broker_broken(r)) {
         cel__guard_broken(c); /* with the task still marked running */
     }
-    json_decref(value);
-    json_decref(ctx.exc_args);
-    cel__board_end(c->board, c->slot);
-    c->tasks_done++;
-    return finish(c, d, r);
+    return finish(c, d, end_run(c, value, &ctx, r));
 }
 
 /* A redelivered task that was running when its child died. Returns 1 when

@@ -161,3 +161,36 @@ cel__held_run_due(cel_child_t *c, cel_held_t *h, int64_t *next_us)
     c->holding = holding(h);
     return r;
 }
+
+int
+cel__held_give_back(cel_child_t *c, cel_held_t *h, int64_t *next_us, int *n)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    int64_t now = cel_clock_wall_us();
+    size_t nlight = h->nlight;
+    int r = 0;
+
+    *next_us = 0;
+    for (int i = 0; i < h->nfull && r == 0;) {
+        cel_held_full_t *e = &h->full[i];
+        if (e->due_us > now) {
+            note_next(e->due_us, next_us);
+            i++;
+            continue;
+        }
+        r = cel_broker_reject(c->broker, e->d.delivery_tag, true, &err);
+        h->full_bytes -= e->d.env.body_len;
+        cel_delivery_clear(&e->d);
+        *e = h->full[--h->nfull];
+        ++*n;
+    }
+    if (r != 0) {
+        CEL_LOG(CEL_LOG_ERROR, "cannot hand back a held task: %s", err.text);
+    }
+    if (r == 0 && h->nlight > 0) {
+        r = return_due(c, h, now, next_us);
+        *n += (int)(nlight - h->nlight);
+    }
+    c->holding = holding(h);
+    return r;
+}

@@ -57,4 +57,11 @@ int cel__held_add(cel_child_t *c, cel_held_t *h, cel_delivery_t *d,
  * broker error. */
 int cel__held_run_due(cel_child_t *c, cel_held_t *h, int64_t *next_us);
 
+/* cel__held_give_back hands back (basic.reject, requeue) every held task
+ * that is due, for another child to run, adds their number to *n and sets
+ * *next_us to the next due time (0 when none is held). For the watcher,
+ * while the child's own thread runs a task. Returns 0 or a broker error. */
+int cel__held_give_back(cel_child_t *c, cel_held_t *h, int64_t *next_us,
+                        int *n);
+
 #endif

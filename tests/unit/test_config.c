@@ -45,18 +45,20 @@ main(void)
     CHECK_STR_EQ(cfg.queues[0], "celery");
     CHECK_STR_EQ(cfg.broker_url, "amqp://guest:guest@localhost:5672//");
     CHECK_EQ_INT(cfg.loglevel, CEL_LOG_WARN);
-    CHECK_EQ_INT(cfg.prefetch_multiplier, 4);
+    CHECK_EQ_INT(cfg.prefetch_multiplier, 0); /* adaptive */
+    CHECK(cfg.hand_back_after > 0);
     CHECK_EQ_INT(cfg.max_message_bytes, 16 << 20);
     CHECK(strncmp(cfg.hostname, "celery@", 7) == 0);
 
     setenv("CELERIAC_BROKER_URL", "amqp://env-host//", 1);
     CHECK_OK(parse(&cfg, &err, ARGV("workerd", "-A", "m.so")));
     CHECK_STR_EQ(cfg.broker_url, "amqp://env-host//");
-    CHECK_OK(parse(&cfg, &err,
-                   ARGV("workerd", "--app", "a.so", "-A", "b.so", "-c", "4",
-                        "-Q", "q1,q2", "-b", "amqp://flag-host//", "-n",
-                        "w1@%h", "-l", "INFO", "--prefetch-multiplier", "1",
-                        "--max-message-size", "1024", "--heartbeat", "30")));
+    CHECK_OK(
+        parse(&cfg, &err,
+              ARGV("workerd", "--app", "a.so", "-A", "b.so", "-c", "4", "-Q",
+                   "q1,q2", "-b", "amqp://flag-host//", "-n", "w1@%h", "-l",
+                   "INFO", "--prefetch-multiplier", "1", "--max-message-size",
+                   "1024", "--heartbeat", "30", "--hand-back-after", "0")));
     CHECK_EQ_INT(cfg.napps, 2);
     CHECK_STR_EQ(cfg.apps[1], "b.so");
     CHECK_EQ_INT(cfg.concurrency, 4);
@@ -69,6 +71,11 @@ main(void)
     CHECK_EQ_INT(cfg.prefetch_multiplier, 1);
     CHECK_EQ_INT(cfg.max_message_bytes, 1024);
     CHECK_EQ_INT(cfg.heartbeat_s, 30);
+    CHECK(cfg.hand_back_after == 0);
+    cel__config_clear(&cfg);
+    CHECK_OK(parse(&cfg, &err,
+                   ARGV("workerd", "-A", "m.so", "--hand-back-after", "1.5")));
+    CHECK(cfg.hand_back_after == 1.5);
     cel__config_clear(&cfg);
 
     expect_bad("no task module", ARGV("workerd"));
@@ -82,6 +89,8 @@ main(void)
     expect_bad("-Q needs", ARGV("workerd", "-A", "m.so", "-Q", ","));
     expect_bad("--prefetch-multiplier",
                ARGV("workerd", "-A", "m.so", "--prefetch-multiplier", "-1"));
+    expect_bad("--hand-back-after wants",
+               ARGV("workerd", "-A", "m.so", "--hand-back-after", "-1"));
     puts("ok");
     return 0;
 }

@@ -1,0 +1,66 @@
+/* consumers.c: starting and stopping a child's consumers. RabbitMQ's
+ * basic.qos (per consumer) applies to consumers started after it, so every
+ * change of window goes through a restart; so does a window full of held
+ * eta tasks (held.c), since the new consumer's window counts only its own
+ * deliveries. */
+#include "consumers.h"
+
+#include <cel/log.h>
+
+int
+cel__consumers_start(cel_child_t *c, bool declare, cel_error_t *err)
+{
+    const cel_worker_config_t *cfg = c->cfg;
+    int r = 0;
+
+    if (declare || c->window.want != c->window.size) {
+        r = cel_broker_qos(c->broker, c->window.want, false, err);
+    }
+    c->window.size = c->window.want;
+    for (int i = 0; r == 0 && i < cfg->nqueues; i++) {
+        if (declare) {
+            r = cel_broker_declare_task_queue(c->broker, cfg->queues[i], err);
+        }
+        if (r == 0) {
+            r = cel_broker_consume(c->broker, cfg->queues[i], false, c->tags[i],
+                                   sizeof(c->tags[i]), err);
+        }
+    }
+    c->consuming = r == 0;
+    c->window_stale = false;
+    return r;
+}
+
+int
+cel__consumers_stop(cel_child_t *c, cel_error_t *err)
+{
+    int r = 0;
+
+    for (int i = 0; r == 0 && i < c->cfg->nqueues; i++) {
+        r = cel_broker_cancel(c->broker, c->tags[i], err);
+    }
+    c->consuming = false;
+    return r;
+}
+
+int
+cel__consumers_restart(cel_child_t *c, cel_error_t *err)
+{
+    int r = c->consuming ? cel__consumers_stop(c, err) : 0;
+    return r != 0 ? r : cel__consumers_start(c, false, err);
+}
+
+int
+cel__consumers_tend(cel_child_t *c, cel_error_t *err)
+{
+    if (c->consuming && !c->window_stale) {
+        return 0;
+    }
+    if (c->window.want != c->window.size) {
+        CEL_LOG(CEL_LOG_DEBUG,
+                "tasks run %.3f ms on average: window %d instead of %d",
+                (double)c->window.mean_us / 1000.0, c->window.want,
+                c->window.size);
+    }
+    return cel__consumers_restart(c, err);
+}
