@@ -48,6 +48,10 @@ drop_queue(const char *queue)
     cel_broker_opts_t bo = CEL_BROKER_OPTS_INIT;
     const char *url = getenv("CELERIAC_BROKER_URL");
 
+    /* Deleting a queue of a million persistent messages takes the broker
+     * minutes on a slow disk: wait for it, as long as the bench allows. */
+    bo.rpc_timeout_ms = 30 * 60 * 1000;
+
     if (cel_broker_open(url ? url : "amqp://guest:guest@localhost:5672//", &bo,
                         &b, &err) != 0 ||
         cel_broker_delete_queue(b, queue, &err) != 0) {

@@ -441,11 +441,28 @@ main(int argc, char **argv)
     strcpy(reply_queue, "bench-raw-r-");
     cel_id_new(reply_queue + strlen(reply_queue));
 
-    /* One real task message and its real result, as the models. */
+    /* One real task message and its real result, as the models: add, or
+     * with $CEL_BENCH_PAYLOAD bytes, echo of a string that long. */
+    const char *payload = getenv("CEL_BENCH_PAYLOAD");
     json_t *args = json_pack("[II]", (json_int_t)123456, (json_int_t)123456);
     json_t *value = json_integer(246912);
     cel_task_spec_t spec = CEL_TASK_SPEC_INIT;
     spec.name = "add";
+    if (payload != NULL && atol(payload) > 0) {
+        size_t len = (size_t)atol(payload);
+        char *text = malloc(len + 1);
+        if (text == NULL) {
+            die("out of memory");
+        }
+        memset(text, 'x', len);
+        text[len] = '\0';
+        json_decref(args);
+        json_decref(value);
+        value = json_string(text);
+        args = json_pack("[O]", value);
+        free(text);
+        spec.name = "echo";
+    }
     spec.args = args;
     spec.reply_to = reply_queue;
     if (cel_task_encode(&spec, &task, id, sizeof(id), &err) != 0 ||

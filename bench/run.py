@@ -73,8 +73,8 @@ p.add_argument('--runs', type=int, default=3)
 p.add_argument('--out', default=os.path.join(ROOT, 'docs'))
 p.add_argument('--report-only', action='store_true',
                help='rewrite the table and plot from OUT/bench-results.json')
-SECTIONS = ('ceiling', 'throughput', 'pyproducer', 'chains', 'latency', 'cpu',
-            'footprint')
+SECTIONS = ('ceiling', 'throughput', 'fair', 'payload', 'pyproducer',
+            'chains', 'latency', 'cpu', 'footprint')
 p.add_argument('--only', type=lambda x: x.split(','),
                help='comma-separated sections to run (%s); prints their '
                     'figures, writes nothing' % ', '.join(SECTIONS))
@@ -107,6 +107,12 @@ CHAINS = 50 if args.quick else 1000  # chains of STEPS steps
 CHAIN_C = 2  # the concurrency both workers run chains at
 PREFETCH = 1024  # per workerd child; what short tasks want (see PERFORMANCE)
 CELERY_PREFETCH = 64  # Celery's best here (../shared/bench/RESULTS.md)
+DEFAULT = None  # a worker with no --prefetch-multiplier: what users run
+FAIR_LONG_S = 1.0 if args.quick else 3.0  # the mixed load's long task
+FAIR_LONG2_S = 10.0  # and a longer one, one run each (not in --quick)
+PAYLOADS = {1024: 200 if args.quick else 20000,
+            65536: 50 if args.quick else 3000,
+            1048576: 10 if args.quick else 200}  # bytes: tasks per run
 ENV = dict(os.environ, CELERIAC_BROKER_URL=URL)
 
 
@@ -141,6 +147,11 @@ def run_json(cmd, env=ENV, timeout=1800):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def prefetch_opt(prefetch):
+    return [] if prefetch is None else ['--prefetch-multiplier',
+                                        str(prefetch)]
+
+
 class Worker:
     """workerd or a Celery worker on a fresh queue, ready when started.
     build: workerd and its tasks from another build directory."""
@@ -157,15 +168,15 @@ class Worker:
             self.logf = open('/tmp/%s.log' % self.queue, 'w+')
             self.proc = subprocess.Popen(
                 [os.path.join(bin_, 'workerd'), '-A', lib, '-c', str(c), '-Q',
-                 self.queue, '-b', URL, '--prefetch-multiplier',
-                 str(prefetch)], stderr=self.logf)
+                 self.queue, '-b', URL] + prefetch_opt(prefetch),
+                stderr=self.logf)
             self.wait(lambda: ' ready: ' in open(self.logf.name).read())
             time.sleep(1)  # as for Celery below: start from a quiet broker
         else:
             self.proc = subprocess.Popen(
                 [PY, '-m', 'celery', '-A', 'pytasks', '-b', URL, 'worker',
-                 '-c', str(c), '-P', 'prefork', '-Q', self.queue,
-                 '--prefetch-multiplier', str(prefetch), '--without-gossip',
+                 '-c', str(c), '-P', 'prefork', '-Q', self.queue] +
+                prefetch_opt(prefetch) + ['--without-gossip',
                  '--without-mingle', '--without-heartbeat', '-l', 'warning'],
                 cwd=INTEROP, env=dict(ENV, CELERIAC_TEST_QUEUE=self.queue),
                 stderr=subprocess.DEVNULL)
@@ -246,17 +257,21 @@ def throughput(c):
     messages to c processes over pipes (Celery's); each is the most a
     worker of that layout could reach at that concurrency."""
     w = {'celeriac': Worker('celeriac', c, PREFETCH),
-         'celery': Worker('celery', c, CELERY_PREFETCH)}
+         'celery': Worker('celery', c, CELERY_PREFETCH),
+         'celeriac_default': Worker('celeriac', c, DEFAULT),
+         'celery_default': Worker('celery', c, DEFAULT)}
     for i, build in enumerate(args.baseline):
         w['baseline%d' % i] = Worker('celeriac', c, PREFETCH, build)
     tool = [os.path.join(BIN, 'bench_tasks'), 'throughput', str(N)]
     raw = [os.path.join(BIN, 'bench_raw'), str(N)]
-    cmds = {'celeriac_c%d' % c: tool + [w['celeriac'].queue]}
+    cmds = {'celeriac_c%d' % c: tool + [w['celeriac'].queue],
+            'celeriac_default_c%d' % c: tool + [w['celeriac_default'].queue]}
     for i in range(len(args.baseline)):  # right after it, seconds apart
         cmds['baseline%d_c%d' % (i, c)] = tool + [w['baseline%d' % i].queue]
     cmds.update({'celeriac_transient_c%d' % c: tool + [w['celeriac'].queue,
                                                        'transient'],
                  'celery_c%d' % c: tool + [w['celery'].queue],
+                 'celery_default_c%d' % c: tool + [w['celery_default'].queue],
                  'raw_c%d' % c: raw + [str(c), 'persistent'],
                  'dispatch_c%d' % c: raw + [str(c), 'persistent',
                                             'dispatch']})
@@ -275,6 +290,9 @@ def throughput(c):
     pairs = zip(runs['celeriac_c%d' % c], runs['celery_c%d' % c])
     results['ratio_c%d' % c] = statistics.median(
         a['tasks_per_s'] / b['tasks_per_s'] for a, b in pairs)
+    pairs = zip(runs['celeriac_default_c%d' % c], runs['celery_default_c%d' % c])
+    results['default_ratio_c%d' % c] = statistics.median(
+        a['tasks_per_s'] / b['tasks_per_s'] for a, b in pairs)
     pairs = zip(runs['raw_c%d' % c], runs['celery_c%d' % c])
     results['raw_ratio_c%d' % c] = statistics.median(
         a['tasks_per_s'] / b['tasks_per_s'] for a, b in pairs)
@@ -282,6 +300,63 @@ def throughput(c):
         pairs = zip(runs['celeriac_c%d' % c], runs['baseline%d_c%d' % (i, c)])
         results['baseline%d_ratio_c%d' % (i, c)] = statistics.median(
             a['tasks_per_s'] / b['tasks_per_s'] for a, b in pairs)
+
+
+def fair():
+    """The mixed load at default settings: one long task, then at once 12
+    short ones, on an idle worker (celeriac and Celery in turns, at -c 2
+    and -c 4); the slowest short task's latency. Then once each with a
+    10 s long task at -c 2."""
+    for c in (2, 4):
+        w = {'celeriac': Worker('celeriac', c, DEFAULT),
+             'celery': Worker('celery', c, DEFAULT)}
+        tool = [os.path.join(BIN, 'bench_tasks'), 'fair']
+        try:
+            runs = {k: [] for k in w}
+            for _ in range(RUNS):
+                for k, x in w.items():
+                    runs[k].append(run_json(tool + [x.queue,
+                                                    str(FAIR_LONG_S)]))
+            if c == 2 and not args.quick:
+                for k, x in w.items():
+                    results['fair10_%s_c2' % k] = run_json(
+                        tool + [x.queue, str(FAIR_LONG2_S)])
+        finally:
+            for x in w.values():
+                x.stop()
+        for k in w:
+            results['fair_%s_c%d' % (k, c)] = summary(runs[k], 'slowest_ms')
+
+
+def payload():
+    """Large arguments: echo of a string of 1 KiB, 64 KiB and 1 MiB (the
+    result is as large), celeriac and Celery at default settings and the
+    raw loop moving the same bytes, at -c 2, in turns."""
+    w = {'celeriac': Worker('celeriac', 2, DEFAULT),
+         'celery': Worker('celery', 2, DEFAULT)}
+    try:
+        for size, n in PAYLOADS.items():
+            tool = [os.path.join(BIN, 'bench_tasks'), 'throughput', str(n)]
+            cmds = {k: tool + [x.queue, 'persistent', str(size)]
+                    for k, x in w.items()}
+            cmds['raw'] = [os.path.join(BIN, 'bench_raw'), str(n), '2']
+            env = dict(ENV, CEL_BENCH_PAYLOAD=str(size))
+            runs = {k: [] for k in cmds}
+            for _ in range(RUNS):
+                for k, cmd in cmds.items():
+                    r = check(run_json(cmd, env=env))
+                    r.setdefault('mb_per_s', r['tasks_per_s'] * (
+                        r.get('task_bytes', size) +
+                        r.get('result_bytes', size)) / 1e6)
+                    runs[k].append(r)
+            for k in cmds:
+                m = summary(runs[k], 'tasks_per_s')
+                m['mb_per_s'] = statistics.median(x['mb_per_s']
+                                                  for x in runs[k])
+                results['payload_%s_%d' % (k, size)] = m
+    finally:
+        for x in w.values():
+            x.stop()
 
 
 def chains(c):
@@ -434,6 +509,42 @@ def machine():
             'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
 
 
+def section(name, fn):
+    """Runs one section. Its figures go to stdout and, in a full run, into
+    OUT/bench-results.json at once, so that a later failure keeps them; a
+    section that fails is recorded as failed and the run goes on."""
+    before = set(results)
+    t0 = time.time()
+    try:
+        fn()
+    except Exception as e:  # a failed section must not lose the others
+        log('== %s FAILED: %s' % (name, e))
+        results.setdefault('failed', {})[name] = str(e)[-2000:]
+    figures = {k: results[k] for k in set(results) - before}
+    print(json.dumps({'section': name, 'seconds': round(time.time() - t0),
+                      'figures': {k: brief(v) for k, v in figures.items()}}),
+          flush=True)
+    if not (args.quick or args.only):
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, 'bench-results.json'), 'w') as fh:
+            json.dump(results, fh, indent=1)
+
+
+def brief(v):
+    """A figure without its runs, for the section's line on stdout."""
+    return ({k: x for k, x in v.items() if k != 'runs'}
+            if isinstance(v, dict) else v)
+
+
+def ceiling():
+    raw = [os.path.join(BIN, 'bench_raw'),
+           str(max(N, 50000) if not args.quick else N), '1']
+    results['ceiling'] = measure(lambda: run_json(raw + ['persistent']),
+                                 'tasks_per_s')
+    results['ceiling_transient'] = measure(
+        lambda: run_json(raw + ['transient']), 'tasks_per_s')
+
+
 def main():
     t0 = time.time()
     results['machine'] = machine()
@@ -442,41 +553,31 @@ def main():
                          'celery_prefetch': CELERY_PREFETCH,
                          'chains': CHAINS, 'chain_steps': STEPS,
                          'chain_concurrency': CHAIN_C,
+                         'fair_long_s': FAIR_LONG_S,
+                         'payloads': PAYLOADS,
                          'baselines': args.baseline}
     run = set(args.only or SECTIONS)
-    if 'ceiling' in run:
-        log('== ceiling (bench_raw)')
-        raw = [os.path.join(BIN, 'bench_raw'),
-               str(max(N, 50000) if not args.quick else N), '1']
-        results['ceiling'] = measure(lambda: run_json(raw + ['persistent']),
-                                     'tasks_per_s')
-        results['ceiling_transient'] = measure(
-            lambda: run_json(raw + ['transient']), 'tasks_per_s')
-    if 'throughput' in run:
-        for c in CONCURRENCY:
-            log('== celeriac and celery -c %d, interleaved' % c)
-            throughput(c)
-    if 'pyproducer' in run:
-        log('== python producer -> workerd -c 2')
-        results['pyproducer_workerd_c2'] = python_producer(2)
-    if 'chains' in run:
-        log('== chains: python producer -> workerd and celery -c %d, '
-            'interleaved' % CHAIN_C)
-        chains(CHAIN_C)
-    if 'latency' in run:
-        log('== latency')
-        latency()
-    if 'cpu' in run:
-        log('== cpu-bound')
-        results['cpu'] = cpu()
-    if 'footprint' in run:
-        log('== footprint')
-        results['footprint'] = footprint()
+    plan = [('ceiling', ceiling)]
+    plan += [('throughput', lambda c=c: throughput(c)) for c in CONCURRENCY]
+    plan += [('fair', fair), ('payload', payload),
+             ('pyproducer', lambda: results.__setitem__(
+                 'pyproducer_workerd_c2', python_producer(2))),
+             ('chains', lambda: chains(CHAIN_C)), ('latency', latency),
+             ('cpu', lambda: results.__setitem__('cpu', cpu())),
+             ('footprint', lambda: results.__setitem__('footprint',
+                                                       footprint()))]
+    for name, fn in plan:
+        if name in run:
+            log('== %s' % name)
+            section(name, fn)
     results['elapsed_s'] = time.time() - t0
     if args.only:
         report_only_sections()
     else:
         report()
+    if results.get('failed'):
+        log('failed sections: %s' % ', '.join(results['failed']))
+        sys.exit(1)
 
 
 def report_only_sections():
@@ -508,28 +609,63 @@ def ratio(c):
                  r['celery_c%d' % c]['median'])
 
 
-def goals():
+def goal_throughput():
     r = results
-    out = []
     ratios = [ratio(c) for c in (1, 2, 4)]
     got = ', '.join('-c %d: %.1fx' % (c, x) for c, x in zip((1, 2, 4), ratios))
     if all('raw_ratio_c%d' % c in r for c in (1, 2, 4)):
         got += ' (raw loop with c consumers: %s)' % ', '.join(
             '%.1fx' % r['raw_ratio_c%d' % c] for c in (1, 2, 4))
-    out.append(('Throughput at equal concurrency >= 10x Celery\'s', got,
-                min(ratios) >= 10))
+    return [('Throughput at equal concurrency >= 10x Celery\'s', got,
+             min(ratios) >= 10)]
+
+
+def goal_ceiling():
+    r = results
     best = max(r['celeriac_c%d' % c]['median'] for c in (1, 2, 4))
-    out.append(('Above 20,000 tasks/s end to end (persistent tasks)',
-                '%s tasks/s (raw loop: %s)' % (f(best),
-                                               f(r['ceiling']['median'])),
-                best > 20000))
     best_t = max(r['celeriac_transient_c%d' % c]['median'] for c in (1, 2, 4))
-    out.append(('... with transient tasks (opts.delivery_mode = 1)',
-                '%s tasks/s' % f(best_t), best_t > 20000))
     frac = best / r['ceiling']['median']
-    out.append(('At least 50% of the raw ceiling (same messages)',
-                '%.0f%% of %s tasks/s' % (100 * frac, f(r['ceiling']['median'])),
-                frac >= 0.5))
+    return [('Above 20,000 tasks/s end to end (persistent tasks)',
+             '%s tasks/s (raw loop: %s)' % (f(best), f(r['ceiling']['median'])),
+             best > 20000),
+            ('... with transient tasks (opts.delivery_mode = 1)',
+             '%s tasks/s' % f(best_t), best_t > 20000),
+            ('At least 50% of the raw ceiling (same messages)',
+             '%.0f%% of %s tasks/s' % (100 * frac, f(r['ceiling']['median'])),
+             frac >= 0.5)]
+
+
+def goal_defaults():
+    """Fast without tuning: defaults against the tuned rows, and against
+    Celery's defaults."""
+    r = results
+    fr = {c: r['celeriac_default_c%d' % c]['median'] /
+          r['celeriac_c%d' % c]['median'] for c in (1, 2, 4)}
+    dr = {c: r['default_ratio_c%d' % c] for c in (1, 2, 4)}
+    return [('Defaults reach >= 90% of tuned throughput (-c 1, 2, 4)',
+             ', '.join('-c %d: %.0f%%' % (c, 100 * x) for c, x in fr.items()),
+             min(fr.values()) >= 0.9),
+            ('Defaults >= 10x Celery\'s defaults (-c 1, 2)',
+             ', '.join('-c %d: %.1fx' % (c, x) for c, x in dr.items()),
+             dr[1] >= 10 and dr[2] >= 10)]
+
+
+def goal_fair():
+    r = results
+    worst = {c: r['fair_celeriac_c%d' % c]['max'] for c in (2, 4)}
+    got = ', '.join('-c %d: %.0f ms' % (c, x) for c, x in worst.items())
+    ok = max(worst.values()) <= 100
+    ten = r.get('fair10_celeriac_c2')
+    if ten:
+        got += '; with a %g s task: %.0f ms' % (ten['long_s'],
+                                                ten['slowest_ms'])
+        ok = ok and ten['slowest_ms'] <= 100
+    return [('Fair: the slowest short task behind a long one within 100 ms '
+             '(worst run)', got, ok)]
+
+
+def goal_latency():
+    r = results
     lat = r['latency_celeriac']['median'] / r['latency_celery']['median']
     got = '%.3f ms vs %.3f ms (%.2f)' % (r['latency_celeriac']['median'],
                                          r['latency_celery']['median'], lat)
@@ -537,7 +673,11 @@ def goals():
         got += ' (raw round trip: %.3f ms, %.2f)' % (
             r['latency_raw']['median'],
             r['latency_raw']['median'] / r['latency_celery']['median'])
-    out.append(('p50 latency at most 1/4 of Celery\'s', got, lat <= 0.25))
+    return [('p50 latency at most 1/4 of Celery\'s', got, lat <= 0.25)]
+
+
+def goal_cpu():
+    r = results
     sp = [r['cpu'][j]['c2']['speedup'] for j in ('sum_all_values_s',
                                                  'count_primes_s')]
     got = ', '.join('%.2fx' % x for x in sp)
@@ -546,75 +686,140 @@ def goals():
     if all(two):
         got += ' (two processes with no queue: %s)' % ', '.join(
             '%.2fx' % x['speedup'] for x in two)
-    out.append(('CPU-bound speedup at -c 2 >= 1.8x', got, min(sp) >= 1.8))
-    fp = r['footprint']['idle']
+    return [('CPU-bound speedup at -c 2 >= 1.8x', got, min(sp) >= 1.8)]
+
+
+def goal_footprint():
+    fp = results['footprint']['idle']
     child = max(fp['children_kib']) if fp['children_kib'] else 0
-    out.append(('Idle child under 4 MiB RSS, parent under 4 MiB',
-                'child %.1f MiB, parent %.1f MiB' % (child / 1024,
-                                                     fp['parent_kib'] / 1024),
-                child < 4096 and fp['parent_kib'] < 4096))
+    return [('Idle child under 4 MiB RSS, parent under 4 MiB',
+             'child %.1f MiB, parent %.1f MiB' % (child / 1024,
+                                                  fp['parent_kib'] / 1024),
+             child < 4096 and fp['parent_kib'] < 4096)]
+
+
+def goals():
+    """(goal, measured, met) for each goal whose figures are here; one
+    whose section failed is reported as not met."""
+    out = []
+    for fn in (goal_throughput, goal_ceiling, goal_defaults, goal_fair,
+               goal_latency, goal_cpu, goal_footprint):
+        try:
+            out += fn()
+        except (KeyError, TypeError, ZeroDivisionError) as e:
+            out.append((fn.__doc__.split(':')[0].strip() if fn.__doc__ else
+                        fn.__name__, 'no figures (%s)' % e, False))
     return out
 
 
-def report():
+def throughput_lines():
     r = results
-    m = r['machine']
-    lines = ['# Benchmark results', '',
-             'Generated by `scripts/bench` on %s: %d cores (%s), Linux %s, '
-             'RabbitMQ %s, Celery %s. Each figure is the median of %d runs '
-             '(min – max), after a warm-up run; N = %s tasks. workerd runs '
-             'with `--prefetch-multiplier %d`, Celery with %d.' % (
-                 m['date'], m['cores'], m['cpu'], m['kernel'], m['rabbitmq'],
-                 m['celery'], RUNS, '{:,}'.format(N), PREFETCH,
-                 CELERY_PREFETCH), '',
-             '## Trivial tasks end to end (`add`), tasks/s', '',
+    lines = ['## Trivial tasks end to end (`add`), tasks/s', '',
              'celeriac and Celery run in turns at each concurrency, so the '
              'ratio is the median of the ratios of runs made side by side. '
-             'The raw rabbitmq-c loop runs in the same turns, in two layouts: '
-             'c consumer processes (as workerd\'s children are), and one '
-             'consumer handing the messages to c processes over pipes (as '
-             'Celery\'s master does). Each is the most a worker of that '
-             'layout could reach at that concurrency.',
-             '',
-             '| concurrency | celeriac (persistent) | celeriac (transient) '
-             '| Celery worker, same C producer | ratio '
-             '| raw loop, c consumers | raw ÷ Celery '
+             'The tuned rows run workerd with `--prefetch-multiplier %d` and '
+             'Celery with %d; the default rows run both as a user would, '
+             'with no option. The raw rabbitmq-c loop runs in the same '
+             'turns, in two layouts: c consumer processes (as workerd\'s '
+             'children are), and one consumer handing the messages to c '
+             'processes over pipes (as Celery\'s master does). Each is the '
+             'most a worker of that layout could reach at that '
+             'concurrency.' % (PREFETCH, CELERY_PREFETCH), '',
+             '| concurrency | celeriac, default | celeriac, tuned '
+             '(persistent) | celeriac, tuned (transient) '
+             '| Celery, default | Celery, tuned | ratio, tuned '
+             '| ratio, default | raw loop, c consumers | raw ÷ Celery '
              '| raw loop, 1 consumer → c processes |',
-             '|---|---|---|---|---|---|---|---|']
+             '|---|---|---|---|---|---|---|---|---|---|---|']
     for c in (1, 2, 4):
         a, t, b = (r['celeriac_c%d' % c], r['celeriac_transient_c%d' % c],
                    r['celery_c%d' % c])
+        da, db = r.get('celeriac_default_c%d' % c), r.get(
+            'celery_default_c%d' % c)
         raw, hand = r.get('raw_c%d' % c), r.get('dispatch_c%d' % c)
-        lines.append('| -c %d | %s | %s | %s | %.1fx | %s | %s | %s |' % (
-            c, fmt(a), fmt(t), fmt(b), ratio(c), fmt(raw) if raw else '–',
-            '%.1fx' % r['raw_ratio_c%d' % c] if raw else '–',
-            fmt(hand) if hand else '–'))
-    lines += ['', '| other | tasks/s |', '|---|---|',
-              '| Python Celery producer → workerd -c 2 (the drop-in case) | %s |'
-              % fmt(r['pyproducer_workerd_c2']),
-              '| ceiling: raw rabbitmq-c loop, task- and result-shaped '
-              'messages, persistent | %s |' % fmt(r['ceiling']),
-              '| ceiling, transient | %s |' % fmt(r['ceiling_transient']), '']
-    lines += chain_report()
-    lines += ['## Round trip latency (%s sequential `add`, workers at -c 2)'
-              % '{:,}'.format(LAT_N), '',
-              '| | p50 ms | p99 ms | max ms |', '|---|---|---|---|']
+        lines.append('| -c %d | %s | %s | %s | %s | %s | %.1fx | %s | %s | %s '
+                     '| %s |' % (
+                         c, fmt(da) if da else '–', fmt(a), fmt(t),
+                         fmt(db) if db else '–', fmt(b), ratio(c),
+                         '%.1fx' % r['default_ratio_c%d' % c] if da else '–',
+                         fmt(raw) if raw else '–',
+                         '%.1fx' % r['raw_ratio_c%d' % c] if raw else '–',
+                         fmt(hand) if hand else '–'))
+    return lines + ['']
+
+
+def other_lines():
+    r = results
+    return ['| other | tasks/s |', '|---|---|',
+            '| Python Celery producer → workerd -c 2 (the drop-in case) | %s |'
+            % fmt(r['pyproducer_workerd_c2']),
+            '| ceiling: raw rabbitmq-c loop, task- and result-shaped '
+            'messages, persistent | %s |' % fmt(r['ceiling']),
+            '| ceiling, transient | %s |' % fmt(r['ceiling_transient']), '']
+
+
+def fair_lines():
+    r = results
+    long_s = r['config'].get('fair_long_s', FAIR_LONG_S)
+    lines = ['## Mixed load at default settings: slowest short task, ms', '',
+             'An idle worker gets one `slow_sum(%g s)` and at once 12 `add`: '
+             'the latency of the slowest `add`, from its send to its result '
+             '(median of the runs, min – max). Both workers run with no '
+             'option.' % long_s, '',
+             '| concurrency | celeriac | Celery |', '|---|---|---|']
+    for c in (2, 4):
+        lines.append('| -c %d | %s | %s |' % (
+            c, fmt(r['fair_celeriac_c%d' % c]), fmt(r['fair_celery_c%d' % c])))
+    ten = [r.get('fair10_%s_c2' % k) for k in ('celeriac', 'celery')]
+    if all(ten):
+        lines.append('| -c 2, a %g s long task (one run) | %.1f | %.1f |' % (
+            ten[0]['long_s'], ten[0]['slowest_ms'], ten[1]['slowest_ms']))
+    return lines + ['']
+
+
+def payload_lines():
+    r = results
+    lines = ['## Large arguments: `echo` of a string, workers at -c 2 with '
+             'defaults', '',
+             'The result is as large as the argument; MB/s counts both '
+             'bodies. The raw loop moves messages of the same size.', '',
+             '| payload | celeriac tasks/s | MB/s | Celery tasks/s | MB/s '
+             '| raw loop tasks/s | MB/s |', '|---|---|---|---|---|---|---|']
+    for size in sorted(int(x) for x in r['config'].get('payloads', PAYLOADS)):
+        row = [r['payload_%s_%d' % (k, size)] for k in ('celeriac', 'celery',
+                                                       'raw')]
+        lines.append('| %s | %s |' % (
+            '%d KiB' % (size // 1024) if size < 1 << 20 else
+            '%d MiB' % (size >> 20),
+            ' | '.join('%s | %s' % (fmt(x), f(x['mb_per_s'])) for x in row)))
+    return lines + ['']
+
+
+def latency_lines():
+    r = results
+    lines = ['## Round trip latency (%s sequential `add`, workers at -c 2)'
+             % '{:,}'.format(LAT_N), '',
+             '| | p50 ms | p99 ms | max ms |', '|---|---|---|---|']
     for k, name in (('latency_celeriac', 'celeriac'),
                     ('latency_celery', 'Celery'),
                     ('latency_raw', 'raw rabbitmq-c round trip, no task '
                                     'logic (the floor)')):
-        x = r.get(k)
+        x = r[k] if k != 'latency_raw' else r.get(k)
         if x is None:
             continue
         lines.append('| %s | %s | %.3f | %.3f |' % (name, fmt(x), x['p99_ms'],
                                                     x['max_ms']))
-    cp = r['cpu']
-    lines += ['', '## CPU-bound scaling (wall seconds)', '',
-              'The last column splits the work between two processes with '
-              'no queue at all: the speedup these two cores allow.', '',
-              '| work | inline, one process | -c 1 | -c 2 | speedup at -c 2 '
-              '| inline, two processes | their speedup |',
-              '|---|---|---|---|---|---|---|']
+    return lines + ['']
+
+
+def cpu_lines():
+    cp = results['cpu']
+    lines = ['## CPU-bound scaling (wall seconds)', '',
+             'The last column splits the work between two processes with '
+             'no queue at all: the speedup these two cores allow.', '',
+             '| work | inline, one process | -c 1 | -c 2 | speedup at -c 2 '
+             '| inline, two processes | their speedup |',
+             '|---|---|---|---|---|---|---|']
     for job, name in (('sum_all_values_s', '16 × sum_all_values(10⁸ + i)'),
                       ('count_primes_s', 'count_primes(0, 3,000,000) in 12 '
                                          'chunks')):
@@ -623,29 +828,69 @@ def report():
         lines.append('| %s | %.3f | %s | %s | %.2fx | %s | %s |' % (
             name, j['inline'], fmt(j['c1']), fmt(j['c2']), j['c2']['speedup'],
             fmt(two) if two else '–', '%.2fx' % two['speedup'] if two else '–'))
-    fp = r['footprint']
+    return lines + ['']
+
+
+def footprint_lines():
+    fp = results['footprint']
     inf = fp['inflight']
-    lines += ['', '## Footprint', '',
-              '| | RSS |', '|---|---|',
-              '| workerd parent, idle | %.1f MiB |' % (fp['idle']['parent_kib']
-                                                      / 1024),
-              '| each child, idle | %s MiB |' % ', '.join(
-                  '%.1f' % (k / 1024) for k in fp['idle']['children_kib']),
-              '| workerd parent, peak | %.1f MiB |' % (
-                  fp['load']['parent_hwm_kib'] / 1024),
-              '| each child, peak under load | %s MiB |' % ', '.join(
-                  '%.1f' % (k / 1024) for k in fp['load']['children_hwm_kib']),
-              '| producer, bytes per pending result at %s in flight | %.1f '
-              '(heap), %.1f (RSS) |' % ('{:,}'.format(fp['inflight_n']),
-                                        statistics.median(x['heap_bytes']
-                                                          for x in inf),
-                                        statistics.median(x['rss_bytes']
-                                                          for x in inf)),
-              '| producer peak RSS with them | %.1f MiB |' % statistics.median(
-                  x['peak_rss_mib'] for x in inf),
-              '', '## Goals', '', '| goal | measured | met |', '|---|---|---|']
+    return ['## Footprint', '',
+            '| | RSS |', '|---|---|',
+            '| workerd parent, idle | %.1f MiB |' % (fp['idle']['parent_kib']
+                                                     / 1024),
+            '| each child, idle | %s MiB |' % ', '.join(
+                '%.1f' % (k / 1024) for k in fp['idle']['children_kib']),
+            '| workerd parent, peak | %.1f MiB |' % (
+                fp['load']['parent_hwm_kib'] / 1024),
+            '| each child, peak under load | %s MiB |' % ', '.join(
+                '%.1f' % (k / 1024) for k in fp['load']['children_hwm_kib']),
+            '| producer, bytes per pending result at %s in flight | %.1f '
+            '(heap), %.1f (RSS) |' % ('{:,}'.format(fp['inflight_n']),
+                                      statistics.median(x['heap_bytes']
+                                                        for x in inf),
+                                      statistics.median(x['rss_bytes']
+                                                        for x in inf)),
+            '| producer peak RSS with them | %.1f MiB |' % statistics.median(
+                x['peak_rss_mib'] for x in inf), '']
+
+
+def goal_lines():
+    lines = ['## Goals', '', '| goal | measured | met |', '|---|---|---|']
     for goal, got, ok in goals():
         lines.append('| %s | %s | %s |' % (goal, got, 'yes' if ok else '**no**'))
+    return lines
+
+
+def part(fn):
+    """A part of the report, or a line that says its figures are missing
+    (their section failed, or ran in none of the runs recorded)."""
+    try:
+        return fn()
+    except (KeyError, TypeError) as e:
+        return ['(%s: no figures: %s)' % (fn.__name__,
+                                          results.get('failed') or e), '']
+
+
+def report():
+    r = results
+    m = r['machine']
+    lines = ['# Benchmark results', '',
+             'Generated by `scripts/bench` on %s: %d cores (%s), Linux %s, '
+             'RabbitMQ %s, Celery %s. Each figure is the median of %d runs '
+             '(min – max), after a warm-up run; N = %s tasks. Tuned rows run '
+             'workerd with `--prefetch-multiplier %d`, Celery with %d; '
+             'default rows run both with no option.' % (
+                 m['date'], m['cores'], m['cpu'], m['kernel'], m['rabbitmq'],
+                 m['celery'], RUNS, '{:,}'.format(N), PREFETCH,
+                 CELERY_PREFETCH), '']
+    if r.get('failed'):
+        lines += ['**Failed sections**: %s. Their figures are missing '
+                  'below; the reasons are in bench-results.json.'
+                  % ', '.join(sorted(r['failed'])), '']
+    for fn in (throughput_lines, other_lines, fair_lines, payload_lines,
+               chain_report, latency_lines, cpu_lines, footprint_lines,
+               goal_lines):
+        lines += part(fn)
     lines += ['', '![tasks/s against concurrency](bench-throughput.png)', '',
               'The whole run took %.0f s. Raw figures: '
               '[bench-results.json](bench-results.json).' % r['elapsed_s']]
@@ -658,7 +903,10 @@ def report():
         fh.write(text)
     with open(os.path.join(args.out, 'bench-results.json'), 'w') as fh:
         json.dump(r, fh, indent=1)
-    plot()
+    try:
+        plot()
+    except (KeyError, subprocess.CalledProcessError) as e:
+        log('no plot: %s' % e)
 
 
 def chain_report():

@@ -1,10 +1,17 @@
 /* tasks.c: bench_tasks, the producer side of scripts/bench. Each mode
  * prints one JSON object on stdout.
  *
- *   bench_tasks throughput N QUEUE [transient]
+ *   bench_tasks throughput N QUEUE [transient|persistent [BYTES]]
  *                                   send N add(i, i) as fast as possible,
  *                                   collect and check every result:
- *                                   tasks/s from first send to last result
+ *                                   tasks/s from first send to last result;
+ *                                   with BYTES, N echo(a string of BYTES)
+ *                                   instead (the result is as large), and
+ *                                   MB/s of task and result bodies too
+ *   bench_tasks fair QUEUE LONG_S   the mixed load: one slow_sum(LONG_S)
+ *                                   then at once 12 add: the slowest add's
+ *                                   latency in ms, and whether the slow
+ *                                   task was still running then
  *   bench_tasks latency N QUEUE [transient]
  *                                   N sequential add round trips (after 20
  *                                   to warm up): p50, p99 and max in ms
@@ -75,20 +82,47 @@ on_failure(cel_result_t *r, void *arg)
     wrong++;
 }
 
+static void
+on_echo(cel_result_t *r, void *arg)
+{
+    arrived++;
+    wrong += json_string_length(cel_result_value(r)) != (size_t)arg;
+}
+
+/* One task: add(i, i), or echo of payload (a string) when it is set. */
+static cel_result_t *
+send_one(cel_client_t *c, cel_opts_t *o, intptr_t i, json_t *payload)
+{
+    if (payload == NULL) {
+        o->callback_arg = (void *)i;
+        return add_apply_async(c, o, (int64_t)i, (int64_t)i);
+    }
+    o->callback = on_echo;
+    o->callback_arg = (void *)json_string_length(payload);
+    return echo_apply_async(c, o, payload);
+}
+
 static int
-throughput(long n, const char *queue, bool transient)
+throughput(long n, const char *queue, bool transient, size_t bytes)
 {
     cel_client_t *c = open_client(queue);
     cel_opts_t o = CEL_OPTS_INIT;
     cel_error_t err;
+    char *text = bytes > 0 ? malloc(bytes + 1) : NULL;
+    json_t *payload = NULL;
 
+    if (text != NULL) {
+        memset(text, 'x', bytes);
+        text[bytes] = '\0';
+        payload = json_string(text);
+        free(text);
+    }
     o.delivery_mode = transient ? 1 : 2;
     o.callback = on_result;
     o.error_callback = on_failure;
     int64_t t0 = cel_clock_now_us();
     for (intptr_t i = 0; i < n; i++) {
-        o.callback_arg = (void *)i;
-        cel_result_t *r = add_apply_async(c, &o, (int64_t)i, (int64_t)i);
+        cel_result_t *r = send_one(c, &o, i, payload);
         if (r == NULL) {
             die("send", cel_client_error(c));
         }
@@ -99,12 +133,72 @@ throughput(long n, const char *queue, bool transient)
         die("join", err.text);
     }
     int64_t t2 = cel_clock_now_us();
+    double rate = (double)n * 1e6 / (double)(t2 - t0);
     printf("{\"n\": %ld, \"tasks_per_s\": %.1f, \"send_per_s\": %.1f, "
+           "\"payload_bytes\": %zu, \"mb_per_s\": %.2f, "
            "\"wrong\": %ld, \"missing\": %ld}\n",
-           n, (double)n * 1e6 / (double)(t2 - t0),
-           (double)n * 1e6 / (double)(t1 - t0), wrong, n - arrived);
+           n, rate, (double)n * 1e6 / (double)(t1 - t0), bytes,
+           rate * 2.0 * (double)bytes / 1e6, wrong, n - arrived);
+    json_decref(payload);
     cel_client_close(c);
     return wrong != 0 || arrived != n;
+}
+
+#define FAIR_SHORT 12
+
+static int64_t fair_done_us[FAIR_SHORT];
+
+static void
+on_fair(cel_result_t *r, void *arg)
+{
+    (void)r;
+    fair_done_us[(intptr_t)arg] = cel_clock_now_us();
+    arrived++;
+}
+
+/* The issue's mixed load: a long task, then at once FAIR_SHORT short
+ * ones, on an idle worker. */
+static int
+fair(const char *queue, double long_s)
+{
+    cel_client_t *c = open_client(queue);
+    cel_opts_t o = CEL_OPTS_INIT;
+    cel_error_t err = CEL_ERROR_INIT;
+    int64_t sent[FAIR_SHORT];
+
+    cel_result_t *slow = slow_sum_delay(c, long_s, 0, 0);
+    o.callback = on_fair;
+    o.error_callback = on_failure;
+    for (intptr_t i = 0; i < FAIR_SHORT; i++) {
+        o.callback_arg = (void *)i;
+        sent[i] = cel_clock_now_us();
+        cel_result_t *r = add_apply_async(c, &o, (int64_t)i, 1);
+        if (r == NULL || slow == NULL) {
+            die("send", cel_client_error(c));
+        }
+        cel_result_free(r);
+    }
+    while (arrived < FAIR_SHORT) {
+        if (cel_client_poll(c, 1000, &err) != 0) {
+            die("poll", err.text);
+        }
+    }
+    bool long_running = !cel_result_ready(slow);
+    int64_t worst = 0;
+    for (int i = 0; i < FAIR_SHORT; i++) {
+        int64_t us = fair_done_us[i] - sent[i];
+        worst = us > worst ? us : worst;
+    }
+    if (cel_result_wait(slow, 600000, &err) != 0) {
+        die("wait", err.text);
+    }
+    printf("{\"long_s\": %.1f, \"short\": %d, \"slowest_ms\": %.1f, "
+           "\"long_still_running\": %s}\n",
+           long_s, FAIR_SHORT, (double)worst / 1000.0,
+           long_running ? "true" : "false");
+    cel_result_free(slow);
+    cel_client_close(c);
+    return 0;
 }
 
 static int
@@ -267,9 +361,13 @@ main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
 
-    if (strcmp(mode, "throughput") == 0 && (argc == 4 || argc == 5)) {
+    if (strcmp(mode, "throughput") == 0 && argc >= 4 && argc <= 6) {
         return throughput(atol(argv[2]), argv[3],
-                          argc == 5 && strcmp(argv[4], "transient") == 0);
+                          argc >= 5 && strcmp(argv[4], "transient") == 0,
+                          argc == 6 ? (size_t)atol(argv[5]) : 0);
+    }
+    if (strcmp(mode, "fair") == 0 && argc == 4) {
+        return fair(argv[2], atof(argv[3]));
     }
     if (strcmp(mode, "latency") == 0 && (argc == 4 || argc == 5)) {
         return latency(atol(argv[2]), argv[3],
@@ -281,8 +379,8 @@ main(int argc, char **argv)
     if (strcmp(mode, "inline") == 0 || strcmp(mode, "inline2") == 0) {
         return cpu(NULL, strcmp(mode, "inline2") == 0);
     }
-    fprintf(stderr, "usage: bench_tasks throughput N QUEUE [transient] | "
-                    "latency N QUEUE [transient] | cpu QUEUE | inline | "
-                    "inline2\n");
+    fprintf(stderr, "usage: bench_tasks throughput N QUEUE [transient|"
+                    "persistent [BYTES]] | fair QUEUE LONG_S | latency N "
+                    "QUEUE [transient] | cpu QUEUE | inline | inline2\n");
     return 2;
 }
