@@ -73,8 +73,8 @@ p.add_argument('--runs', type=int, default=3)
 p.add_argument('--out', default=os.path.join(ROOT, 'docs'))
 p.add_argument('--report-only', action='store_true',
                help='rewrite the table and plot from OUT/bench-results.json')
-SECTIONS = ('ceiling', 'throughput', 'fair', 'payload', 'pyproducer',
-            'chains', 'latency', 'cpu', 'footprint')
+SECTIONS = ('ceiling', 'throughput', 'fair', 'payload', 'drain',
+            'pyproducer', 'chains', 'latency', 'cpu', 'footprint')
 p.add_argument('--only', type=lambda x: x.split(','),
                help='comma-separated sections to run (%s); prints their '
                     'figures, writes nothing' % ', '.join(SECTIONS))
@@ -113,6 +113,8 @@ FAIR_LONG2_S = 10.0  # and a longer one, one run each (not in --quick)
 PAYLOADS = {1024: 200 if args.quick else 20000,
             65536: 50 if args.quick else 3000,
             1048576: 10 if args.quick else 200}  # bytes: tasks per run
+DRAIN_N = 1000 if args.quick else 20000  # tasks queued before a drain
+NODE_MODULES = os.environ.get('CELERY_NODE_MODULES')  # scripts/bench's
 ENV = dict(os.environ, CELERIAC_BROKER_URL=URL)
 
 
@@ -156,8 +158,8 @@ class Worker:
     """workerd or a Celery worker on a fresh queue, ready when started.
     build: workerd and its tasks from another build directory."""
 
-    def __init__(self, kind, c, prefetch, build=None):
-        self.queue = new_queue(kind)
+    def __init__(self, kind, c, prefetch, build=None, queue=None):
+        self.queue = queue or new_queue(kind)
         self.kind = kind
         self.logf = None
         if kind == 'celeriac':
@@ -179,7 +181,7 @@ class Worker:
                 prefetch_opt(prefetch) + ['--without-gossip',
                  '--without-mingle', '--without-heartbeat', '-l', 'warning'],
                 cwd=INTEROP, env=dict(ENV, CELERIAC_TEST_QUEUE=self.queue),
-                stderr=subprocess.DEVNULL)
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.wait(lambda: consumers(self.queue) > 0)
             time.sleep(1)  # its pool processes settle
 
@@ -357,6 +359,107 @@ def payload():
     finally:
         for x in w.values():
             x.stop()
+
+
+class NodeWorker:
+    """c celery-node worker processes (it has no concurrency option of its
+    own) on queue, each logging a line per task to its own file."""
+
+    def __init__(self, c, queue):
+        self.queue = queue
+        self.logs = ['/tmp/%s-%d.log' % (queue, i) for i in range(c)]
+        env = dict(ENV, NODE_PATH=NODE_MODULES)
+        self.procs = [subprocess.Popen(
+            ['node', os.path.join(ROOT, 'bench', 'celery_node_worker.js'), URL,
+             queue], stdout=open(log, 'w'), stderr=subprocess.STDOUT, env=env)
+            for log in self.logs]
+
+    def done_at(self, n, timeout=600):
+        """The wall time of the last task's log line, once n tasks logged
+        that they succeeded."""
+        end = time.time() + timeout
+        while time.time() < end:
+            lines = sum(open(x).read().count(' succeeded in ')
+                        for x in self.logs)
+            if lines >= n:
+                time.sleep(0.5)  # the last lines' writes are in
+                return max(os.path.getmtime(x) for x in self.logs)
+            time.sleep(0.2)
+        raise RuntimeError('celery-node ran only part of the tasks')
+
+    def stop(self):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+        ctl('delete_queue', self.queue)
+        for x in self.logs:
+            os.remove(x)
+
+
+OBSERVER = """
+Q = rabbit_misc:r(<<"/">>, queue, <<"%s">>),
+{ok, A} = rabbit_amqqueue:lookup(Q),
+Info = fun() -> [{messages_ready, R}, {messages, M}] =
+    rabbit_amqqueue:info(A, [messages_ready, messages]), {R, M} end,
+Now = fun() -> erlang:system_time(microsecond) end,
+End = Now() + 900000000,
+First = fun F() -> {R, _} = Info(), T = Now(),
+    if R < %d -> T; T > End -> 0; true -> timer:sleep(1), F() end end,
+T1 = First(),
+Last = fun L() -> {_, M} = Info(), T = Now(),
+    if M == 0 -> T; T > End -> 0; true -> timer:sleep(1), L() end end,
+T2 = Last(),
+{T1, T2}.
+"""
+
+
+def drain_once(kind, c):
+    """Queues DRAIN_N tasks (ignore_result), then starts the worker; the
+    broker itself (an eval on the node, polling the queue every
+    millisecond) times the first delivery and the moment the queue holds
+    no message, ready or unacked: the last ack."""
+    queue = new_queue('drain-%s' % kind)
+    check(run_json([os.path.join(BIN, 'bench_tasks'), 'fill', str(DRAIN_N),
+                    queue]))
+    obs = subprocess.Popen(
+        [os.path.join(ROOT, 'scripts', 'broker'), 'ctl', 'eval',
+         OBSERVER % (queue, DRAIN_N)], env=dict(ENV, CELERIAC_BROKER_PORT=PORT),
+        stdout=subprocess.PIPE, text=True)
+    time.sleep(1)  # the eval is running before the worker starts
+    w = (NodeWorker(c, queue) if kind == 'celery-node' else
+         Worker(kind, c, DEFAULT, queue=queue))
+    try:
+        out, _ = obs.communicate(timeout=1000)
+        t1, t2 = (int(x) for x in re.findall(r'\d+', out)[-2:])
+        if not t1 or not t2:
+            raise RuntimeError('the drain of %s did not end' % kind)
+        r = {'tasks_per_s': DRAIN_N * 1e6 / (t2 - t1)}
+        if kind == 'celery-node':  # it acks on receipt, before running
+            r['run_per_s'] = DRAIN_N / (w.done_at(DRAIN_N) - t1 / 1e6)
+        return r
+    finally:
+        w.stop()
+
+
+def drain():
+    """Draining DRAIN_N tasks queued in advance by the same C producer,
+    results ignored: celeriac and Celery at their defaults, -c 1 and 2,
+    and the celery-node worker (npm) in 1 and 2 processes, in turns."""
+    peers = [('celeriac', 1), ('celeriac', 2), ('celery', 1), ('celery', 2)]
+    if NODE_MODULES:
+        peers += [('celery-node', 1), ('celery-node', 2)]
+    else:
+        log('drain: celery-node is not installed (scripts/bench installs '
+            'it): left out')
+    runs = {p: [] for p in peers}
+    for _ in range(RUNS):
+        for p in peers:
+            runs[p].append(drain_once(*p))
+    for (kind, c), rs in runs.items():
+        m = summary(rs, 'tasks_per_s')
+        if kind == 'celery-node':
+            m['run_per_s'] = statistics.median(x['run_per_s'] for x in rs)
+        results['drain_%s_%d' % (kind.replace('-', '_'), c)] = m
 
 
 def chains(c):
@@ -554,12 +657,12 @@ def main():
                          'chains': CHAINS, 'chain_steps': STEPS,
                          'chain_concurrency': CHAIN_C,
                          'fair_long_s': FAIR_LONG_S,
-                         'payloads': PAYLOADS,
+                         'payloads': PAYLOADS, 'drain_n': DRAIN_N,
                          'baselines': args.baseline}
     run = set(args.only or SECTIONS)
     plan = [('ceiling', ceiling)]
     plan += [('throughput', lambda c=c: throughput(c)) for c in CONCURRENCY]
-    plan += [('fair', fair), ('payload', payload),
+    plan += [('fair', fair), ('payload', payload), ('drain', drain),
              ('pyproducer', lambda: results.__setitem__(
                  'pyproducer_workerd_c2', python_producer(2))),
              ('chains', lambda: chains(CHAIN_C)), ('latency', latency),
@@ -795,6 +898,37 @@ def payload_lines():
     return lines + ['']
 
 
+def drain_lines():
+    r = results
+    n = r['config'].get('drain_n', DRAIN_N)
+    lines = ['## Draining a queue: celeriac, Celery and celery-node', '',
+             '%s `add` tasks are queued in advance by the same C producer '
+             '(results ignored), then the worker starts; tasks/s from the '
+             'first delivery to the last ack, timed by the broker itself. '
+             'Both Celery-protocol workers run with their defaults. '
+             'celery-node (npm, JavaScript, the most used non-Python '
+             'worker) has no concurrency option, so "2" is two processes; '
+             'it sets no prefetch limit and acks each message on receipt, '
+             'before running it, so its last ack says little: the column '
+             'beside it runs to its last task\'s log line. It also stores '
+             'each result in a queue of its own (it has no rpc backend).'
+             % '{:,}'.format(n), '',
+             '| worker | 1 | 2 | to the last task run, 1 | 2 |',
+             '|---|---|---|---|---|']
+    for kind, name in (('celeriac', 'celeriac (workerd -c N)'),
+                       ('celery', 'Celery 5 (-c N)'),
+                       ('celery_node', 'celery-node (N processes)')):
+        a, b = r.get('drain_%s_1' % kind), r.get('drain_%s_2' % kind)
+        if a is None or b is None:
+            lines.append('| %s | not run | | | |' % name)
+            continue
+        lines.append('| %s | %s | %s | %s | %s |' % (
+            name, fmt(a), fmt(b),
+            f(a['run_per_s']) if 'run_per_s' in a else '–',
+            f(b['run_per_s']) if 'run_per_s' in b else '–'))
+    return lines + ['']
+
+
 def latency_lines():
     r = results
     lines = ['## Round trip latency (%s sequential `add`, workers at -c 2)'
@@ -888,7 +1022,7 @@ def report():
                   'below; the reasons are in bench-results.json.'
                   % ', '.join(sorted(r['failed'])), '']
     for fn in (throughput_lines, other_lines, fair_lines, payload_lines,
-               chain_report, latency_lines, cpu_lines, footprint_lines,
+               drain_lines, chain_report, latency_lines, cpu_lines, footprint_lines,
                goal_lines):
         lines += part(fn)
     lines += ['', '![tasks/s against concurrency](bench-throughput.png)', '',

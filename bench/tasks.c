@@ -8,6 +8,9 @@
  *                                   with BYTES, N echo(a string of BYTES)
  *                                   instead (the result is as large), and
  *                                   MB/s of task and result bodies too
+ *   bench_tasks fill N QUEUE        queue N add(i, i) with ignore_result
+ *                                   for a worker to drain later (the last
+ *                                   one confirmed by the broker)
  *   bench_tasks fair QUEUE LONG_S   the mixed load: one slow_sum(LONG_S)
  *                                   then at once 12 add: the slowest add's
  *                                   latency in ms, and whether the slow
@@ -142,6 +145,28 @@ throughput(long n, const char *queue, bool transient, size_t bytes)
     json_decref(payload);
     cel_client_close(c);
     return wrong != 0 || arrived != n;
+}
+
+static int
+fill(long n, const char *queue)
+{
+    cel_client_t *c = open_client(queue);
+    cel_opts_t o = CEL_OPTS_INIT;
+
+    o.ignore_result = true;
+    int64_t t0 = cel_clock_now_us();
+    for (long i = 0; i < n; i++) {
+        o.confirm = i == n - 1; /* in order: all are in when it is */
+        cel_result_t *r = add_apply_async(c, &o, (int64_t)i, (int64_t)i);
+        if (r == NULL) {
+            die("send", cel_client_error(c));
+        }
+        cel_result_free(r);
+    }
+    printf("{\"n\": %ld, \"fill_per_s\": %.1f}\n", n,
+           (double)n * 1e6 / (double)(cel_clock_now_us() - t0));
+    cel_client_close(c);
+    return 0;
 }
 
 #define FAIR_SHORT 12
@@ -366,6 +391,9 @@ main(int argc, char **argv)
                           argc >= 5 && strcmp(argv[4], "transient") == 0,
                           argc == 6 ? (size_t)atol(argv[5]) : 0);
     }
+    if (strcmp(mode, "fill") == 0 && argc == 4) {
+        return fill(atol(argv[2]), argv[3]);
+    }
     if (strcmp(mode, "fair") == 0 && argc == 4) {
         return fair(argv[2], atof(argv[3]));
     }
@@ -380,7 +408,8 @@ main(int argc, char **argv)
         return cpu(NULL, strcmp(mode, "inline2") == 0);
     }
     fprintf(stderr, "usage: bench_tasks throughput N QUEUE [transient|"
-                    "persistent [BYTES]] | fair QUEUE LONG_S | latency N "
+                    "persistent [BYTES]] | fill N QUEUE | fair QUEUE LONG_S | "
+                    "latency N "
                     "QUEUE [transient] | cpu QUEUE | inline | inline2\n");
     return 2;
 }
