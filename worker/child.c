@@ -220,6 +220,11 @@ take(cel_child_t *c, cel_held_t *held, int r, cel_delivery_t *d,
         cel_delivery_clear(d);
         return r != 0 ? SERVE_BROKEN : 0;
     }
+    if (r == CEL_EBROKER && d->cancelled) {
+        cel_delivery_clear(d);
+        cel__consumers_lost(c, err->text);
+        return 0;
+    }
     if (r != 0) {
         cel_delivery_clear(d);
         return broken(c, err);
@@ -296,6 +301,14 @@ blame_finished(cel_child_t *c)
     c->last_err[0] = '\0';
 }
 
+/* --hand-back-after in microseconds: 0 for never, else at least 1. */
+static int64_t
+hand_back_us(const cel_worker_config_t *cfg)
+{
+    double us = cel_clock_span_s(cfg->hand_back_after) * 1e6;
+    return cfg->hand_back_after <= 0 ? 0 : us < 1 ? 1 : (int64_t)us;
+}
+
 int
 cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
                 cel_board_t *board, int slot, pid_t master)
@@ -315,9 +328,7 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
                                                     ? cfg->hand_back_after
                                                     : CEL_HAND_BACK_AFTER_S) *
                                1e6));
-    c.watch =
-        ok ? cel__watch_start(&c, &held, (int64_t)(cfg->hand_back_after * 1e6))
-           : NULL;
+    c.watch = ok ? cel__watch_start(&c, &held, hand_back_us(cfg)) : NULL;
     while (ok && !cel__child_stop) {
         if (connect_broker(&c) != 0) {
             break;

@@ -33,6 +33,7 @@ typedef struct {
     char tags[CEL_MAX_QUEUES][CEL_SHORTSTR_SIZE]; /* consumer tags */
     bool consuming;          /* the consumers run (the watcher may stop them) */
     bool window_stale;       /* start them again with window.want */
+    bool redeclare;          /* and declare their queues first */
     cel_window_t window;     /* their prefetch window */
     struct cel_watch *watch; /* owned; NULL: none (watch.h) */
     bool finishing;          /* a task finished since the last good read: a
@@ -83,6 +84,11 @@ void cel__guard_init(void);
 void cel__guard_connected(cel_child_t *c);
 void cel__guard_check(void);
 void cel__guard_broken(cel_child_t *c);
+
+/* cel__guard_intact: is the connection's descriptor still the socket the
+ * child opened (a task may have closed it, and the number may now be
+ * another file's)? */
+bool cel__guard_intact(const cel_child_t *c);
 
 /* cel__reply_publish sends a task's outcome (state, result and traceback,
  * borrowed; either may be NULL) to reply_to, unless nobody asked for it

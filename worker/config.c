@@ -190,12 +190,14 @@ static int
 apply_task_option(int c, const char *arg, cel_worker_config_t *cfg,
                   cel_error_t *err)
 {
+    char *end;
     long v;
 
     switch (c) {
     case OPT_ACKS_EARLY: cfg->acks_early = true; return 0;
     case OPT_HAND_BACK:
-        if (strcmp(arg, "0") == 0) {
+        if (arg != NULL && *arg != '\0' && strtod(arg, &end) == 0 &&
+            *end == '\0') {
             cfg->hand_back_after = 0; /* never */
             return 0;
         }

@@ -1,4 +1,8 @@
-/* consumers.c: starting and stopping a child's consumers. RabbitMQ's
+/* consumers.c: starting and stopping a child's consumers. A consumer the
+ * broker cancels (its queue was deleted, or the node holding it went
+ * down) is started again on the same connection, its queue declared
+ * again; if that fails the channel closes and the child reconnects with
+ * backoff. RabbitMQ's
  * basic.qos (per consumer) applies to consumers started after it, so every
  * change of window goes through a restart; so does a window full of held
  * eta tasks (held.c), since the new consumer's window counts only its own
@@ -47,7 +51,20 @@ int
 cel__consumers_restart(cel_child_t *c, cel_error_t *err)
 {
     int r = c->consuming ? cel__consumers_stop(c, err) : 0;
-    return r != 0 ? r : cel__consumers_start(c, false, err);
+    r = r != 0 ? r : cel__consumers_start(c, c->redeclare, err);
+    c->redeclare = c->redeclare && r != 0;
+    return r;
+}
+
+void
+cel__consumers_lost(cel_child_t *c, const char *why)
+{
+    CEL_LOG(CEL_LOG_WARN,
+            "%s: declaring the queues again and consuming them (the "
+            "connection stays)",
+            why);
+    c->redeclare = true;
+    c->window_stale = true;
 }
 
 int

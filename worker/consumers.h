@@ -27,4 +27,9 @@ int cel__consumers_tend(cel_child_t *c, cel_error_t *err);
  * reason in err. */
 int cel__consumers_restart(cel_child_t *c, cel_error_t *err);
 
+/* cel__consumers_lost notes that the broker cancelled a consumer (why
+ * says so, for the log): the consumers start again, their queues declared
+ * first, at the next cel__consumers_tend. */
+void cel__consumers_lost(cel_child_t *c, const char *why);
+
 #endif

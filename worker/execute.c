@@ -360,11 +360,11 @@ run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     json_t *value = run_task(c, m, fn, &ctx);
     int64_t run_us = cel_clock_now_us() - t0;
     cel__guard_check();
-    c->window_stale |= cel__window_note(&c->window, run_us);
-    r = watched(c, m);
+    r = watched(c, m); /* first: until then the watcher may act */
     if (r != 0) {
         return end_run(c, value, &ctx, r);
     }
+    c->window_stale |= cel__window_note(&c->window, run_us);
     c->finishing = true;
     r = report(c, d, m, &ctx, value, (double)run_us / 1e6);
     if (cel__broker_broken(r)) {

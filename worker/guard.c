@@ -84,6 +84,12 @@ connection_intact(const cel_child_t *c)
             (uint64_t)st.st_ino == c->sock_ino);
 }
 
+bool
+cel__guard_intact(const cel_child_t *c)
+{
+    return connection_intact(c);
+}
+
 static void
 reap_leftovers(void)
 {

@@ -137,23 +137,24 @@ cel__held_run_due(cel_child_t *c, cel_held_t *h, int64_t *next_us)
     *next_us = 0;
     for (int i = 0; i < h->nfull && r == 0;) {
         int64_t again = 0;
-        cel_held_full_t *e = &h->full[i];
-        if (e->due_us > now) {
-            note_next(e->due_us, next_us);
+        cel_held_full_t e = h->full[i];
+        if (e.due_us > now) {
+            note_next(e.due_us, next_us);
             i++;
             continue;
         }
-        r = cel__execute(c, &e->d, &again);
-        if (r == CEL__HOLD) { /* the clock went back: keep it */
-            e->due_us = again;
-            note_next(again, next_us);
+        /* Out of the table before it runs: the watcher gives back what
+         * the table holds while a task runs (watch.c). */
+        h->full[i] = h->full[--h->nfull];
+        h->full_bytes -= e.d.env.body_len;
+        r = cel__execute(c, &e.d, &again);
+        if (r == CEL__HOLD) { /* the clock went back: hold it again */
+            h->full_bytes += e.d.env.body_len;
+            h->full[h->nfull++] = (cel_held_full_t){again, e.d};
             r = 0;
-            i++;
             continue;
         }
-        h->full_bytes -= e->d.env.body_len;
-        cel_delivery_clear(&e->d);
-        *e = h->full[--h->nfull];
+        cel_delivery_clear(&e.d);
     }
     if (r == 0 && h->nlight > 0) {
         r = return_due(c, h, now, next_us);

@@ -47,6 +47,19 @@ struct cel_watch {
     cel_error_t err;
 };
 
+/* The task may have closed the connection's descriptor, and the number
+ * may now be another file's: never write to it then (guard.c reports the
+ * task when it returns). */
+static int
+intact(cel_watch_t *w)
+{
+    return cel__guard_intact(w->c)
+               ? 0
+               : cel_error_set(&w->err, CEL_ECLOSED,
+                               "the task closed or replaced the broker "
+                               "connection's descriptor");
+}
+
 /* Reads what is on the connection and hands each task back. Returns 0
  * when nothing is left, or a broker error. */
 static int
@@ -55,13 +68,23 @@ hand_back_read(cel_watch_t *w, int *n)
     cel_child_t *c = w->c;
     cel_delivery_t d;
 
-    for (;;) {
+    for (int stalls = 0;;) {
         int r = cel_broker_next(c->broker, 0, &d, &w->err);
         if (r == CEL_ETIMEDOUT) {
-            return 0;
+            /* after any other frame too: go on while frames wait, but
+             * not for ever on a frame still arriving */
+            if (!cel_broker_pending(c->broker) || ++stalls > 8) {
+                return 0;
+            }
+            continue;
         }
         if (r == CEL_BROKER_RETURNED) {
             cel__returned_add(c, &d);
+            continue;
+        }
+        if (r == CEL_EBROKER && d.cancelled) { /* the queue went */
+            cel_delivery_clear(&d);
+            cel__consumers_lost(c, w->err.text);
             continue;
         }
         if (r != 0 && !(r == CEL_EPROTO && d.delivery_tag != 0)) {
@@ -83,8 +106,10 @@ hand_back(cel_watch_t *w)
     cel_child_t *c = w->c;
     int n = 0;
 
-    int r = cel__consumers_stop(c, &w->err);
+    int r = intact(w);
+    r = r != 0 ? r : cel__consumers_stop(c, &w->err);
     r = r != 0 ? r : hand_back_read(w, &n);
+    cel_broker_cork(c->broker, false); /* the rejects leave now */
     w->stopped = true;
     w->error = r;
     if (r != 0) {
@@ -106,10 +131,12 @@ give_back_due(cel_watch_t *w)
     int64_t next_wall = 0;
     int n = 0;
 
-    if (w->held == NULL) {
+    if (w->held == NULL || (w->held->nfull == 0 && w->held->nlight == 0)) {
         return 0;
     }
-    int r = cel__held_give_back(w->c, w->held, &next_wall, &n);
+    int r = intact(w);
+    r = r != 0 ? r : cel__held_give_back(w->c, w->held, &next_wall, &n);
+    cel_broker_cork(w->c->broker, false);
     if (r != 0) {
         w->error = r;
         cel_error_set(&w->err, r, "cannot hand back a held task");
@@ -126,14 +153,6 @@ give_back_due(cel_watch_t *w)
                : cel_clock_now_us() + (next_wall - cel_clock_wall_us()) + 1000;
 }
 
-/* Can the window hold a task beside the running one? Not a window of 1
- * on one queue whose running task is still unacked. */
-static bool
-could_hold(const cel_child_t *c)
-{
-    return c->window.size > 1 || c->cfg->acks_early || c->cfg->nqueues > 1;
-}
-
 /* What is due in the current run; returns when to look again (monotonic
  * us), 0: when the next run begins. */
 static int64_t
@@ -145,9 +164,7 @@ act(cel_watch_t *w, uint64_t seq)
             return at;
         }
         w->acted_on = seq;
-        if (could_hold(w->c)) {
-            hand_back(w);
-        }
+        hand_back(w);
     }
     return w->error == 0 ? give_back_due(w) : 0;
 }
@@ -218,12 +235,15 @@ init_sync(cel_watch_t *w)
 cel_watch_t *
 cel__watch_start(cel_child_t *c, cel_held_t *held, int64_t after_us)
 {
+    if (after_us <= 0) {
+        return NULL; /* --hand-back-after 0 */
+    }
     cel_watch_t *w = calloc(1, sizeof(*w));
-
     if (w == NULL || init_sync(w) != 0) {
         free(w);
-        CEL_LOG(CEL_LOG_ERROR, "no watcher: out of memory; tasks are not "
-                               "handed back while a long one runs");
+        CEL_LOG(CEL_LOG_ERROR, "no watcher (out of memory, or no mutex): "
+                               "tasks are not handed back while a long "
+                               "one runs");
         return NULL;
     }
     w->c = c;
@@ -284,7 +304,11 @@ cel__watch_end(cel_watch_t *w, cel_error_t *err)
         return 0;
     }
     pthread_mutex_lock(&w->lock);
-    atomic_fetch_add(&w->seq, 1);
+    if (w->acted_on == atomic_fetch_add(&w->seq, 1)) {
+        /* it may sleep until a held task's due time: the next run must
+         * not wait for that */
+        pthread_cond_signal(&w->wake);
+    }
     int r = w->error != 0 ? w->error : w->stopped ? 1 : 0;
     if (w->error != 0) {
         *err = w->err;

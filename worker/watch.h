@@ -17,8 +17,9 @@ typedef struct cel_watch cel_watch_t;
 
 /* cel__watch_start starts c's watcher, which hands back after after_us of
  * a run (0: never) and gives back held tasks from held (borrowed, c's
- * own). Returns a watcher (free it with cel__watch_stop) or NULL on
- * failure, logged: the child then runs without one. */
+ * own). Returns a watcher (free it with cel__watch_stop), or NULL when
+ * after_us is 0 or on a failure (logged): the child then runs without
+ * one. */
 cel_watch_t *cel__watch_start(cel_child_t *c, cel_held_t *held,
                               int64_t after_us);
 

@@ -3,7 +3,7 @@
  * power of two from 1 to CEL_WINDOW_MAX. RabbitMQ applies a new basic.qos
  * only to consumers started after it, so a change costs a restart of the
  * consumers (two round trips); it is made only when the wanted window is
- * twice the current one or less than a quarter of it, and the mean moves
+ * twice the current one or more, or a quarter of it or less, and the mean moves
  * an eighth of the way per task, so the window settles instead of
  * flapping. */
 #include "window.h"

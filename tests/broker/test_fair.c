@@ -181,12 +181,40 @@ test_fair_with_eta(void)
     test_worker_close(&w);
 }
 
+/* An eta task that runs long once due, in a child that holds more eta
+ * tasks falling due meanwhile: those are given back, the running one
+ * never is (it runs once, and every value arrives). */
+static void
+test_held_runs_long(void)
+{
+    static const char *const info[] = {"-l", "info", NULL};
+    enum { HELD = 4 };
+    test_worker_t w;
+    cel_result_t *soon[HELD];
+    cel_opts_t o = CEL_OPTS_INIT;
+
+    test_worker_open(&w, "fair_held", 1, true, info);
+    o.countdown = 0.5;
+    cel_result_t *slow = slow_sum_apply_async(w.client, &o, 1.0, 2, 3);
+    CHECK(slow != NULL);
+    send_held(w.client, soon, HELD, 0.8, 3000);
+    for (int i = 0; i < HELD; i++) {
+        test_expect_int(soon[i], i + 3000, WAIT_MS);
+    }
+    test_expect_int(slow, 5, WAIT_MS);
+    CHECK_EQ_INT(test_file_count(w.log, "Task slow_sum["), 2); /* received,
+                                                                  succeeded */
+    CHECK(test_file_count(w.log, "fell due while task slow_sum[") >= 1);
+    test_worker_close(&w);
+}
+
 int
 main(void)
 {
     test_fair_c2();
     test_fair_c4();
     test_fair_with_eta();
+    test_held_runs_long();
     puts("ok");
     return 0;
 }
