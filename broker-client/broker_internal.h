@@ -13,14 +13,20 @@
 struct cel_broker {
     amqp_connection_state_t conn;
     amqp_channel_t channel;
-    bool closed;        /* the connection is gone; every call fails */
-    amqp_pool_t pool;   /* scratch for header tables, recycled per call */
-    bool corked;        /* TCP_CORK is on */
-    bool confirming;    /* publisher confirms are on */
-    uint64_t published; /* publishes since confirms went on */
-    uint64_t confirmed; /* highest delivery tag the broker confirmed */
-    uint64_t refused;   /* publishes the broker nacked, not yet reported */
+    bool closed;           /* the connection is gone; every call fails */
+    amqp_pool_t pool;      /* scratch for header tables, recycled per call */
+    bool corked;           /* TCP_CORK is on */
+    bool confirming;       /* publisher confirms are on */
+    uint64_t published;    /* publishes since confirms went on */
+    uint64_t confirmed;    /* highest delivery tag the broker confirmed */
+    uint64_t refused;      /* publishes the broker nacked, not yet reported */
+    bool blocked;          /* connection.blocked came, unblocked not yet */
+    char blocked_why[128]; /* its reason (a resource alarm) */
 };
+
+/* cel__broker_note_blocked handles connection.blocked and .unblocked
+ * (method m, on channel 0): true when m was one of them. */
+bool cel__broker_note_blocked(cel_broker_t *b, const amqp_method_t *m);
 
 /* cel__broker_check translates an RPC reply into 0 or a CEL_E* code, with
  * "what: reply text" in err. A channel close is acknowledged and the

@@ -214,8 +214,10 @@ login_error(const cel_url_t *u, amqp_rpc_reply_t r, int64_t limit_ms,
 /* consumer_cancel_notify asks RabbitMQ to send basic.cancel to a consumer
  * whose queue is deleted; rabbitmq-c does not ask for it, and without it
  * the consumer just stops getting messages (a producer would wait for its
- * replies for ever). rabbitmq-c merges this table into its own
- * capabilities. entries must hold 3. */
+ * replies for ever). connection.blocked asks it to say when it stops
+ * reading what the connection publishes (a memory or disk alarm), and
+ * why. rabbitmq-c merges this table into its own capabilities. entries
+ * must hold 4. */
 static amqp_table_t
 client_properties(const cel_broker_opts_t *o, amqp_table_entry_t *entries)
 {
@@ -224,9 +226,12 @@ client_properties(const cel_broker_opts_t *o, amqp_table_entry_t *entries)
     entries[2].key = amqp_cstring_bytes("consumer_cancel_notify");
     entries[2].value.kind = AMQP_FIELD_KIND_BOOLEAN;
     entries[2].value.value.boolean = 1;
+    entries[3].key = amqp_cstring_bytes("connection.blocked");
+    entries[3].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    entries[3].value.value.boolean = 1;
     entries[0].key = amqp_cstring_bytes("capabilities");
     entries[0].value.kind = AMQP_FIELD_KIND_TABLE;
-    entries[0].value.value.table = (amqp_table_t){1, &entries[2]};
+    entries[0].value.value.table = (amqp_table_t){2, &entries[2]};
     props.num_entries = 1;
     if (o->name != NULL) {
         entries[1].key = amqp_cstring_bytes("connection_name");
@@ -244,7 +249,7 @@ login(cel_broker_t *b, const cel_url_t *u, const cel_broker_opts_t *o,
       int64_t deadline_ms, cel_error_t *err)
 {
     struct timeval tv = ms_to_tv(deadline_ms - cel_clock_now_ms());
-    amqp_table_entry_t entries[3];
+    amqp_table_entry_t entries[4];
     amqp_table_t props = client_properties(o, entries);
 
     amqp_set_handshake_timeout(b->conn, &tv);
@@ -316,7 +321,9 @@ cel_broker_close(cel_broker_t *b)
     if (b == NULL) {
         return;
     }
-    if (!b->closed) {
+    /* A blocked connection is not read by the broker: a close would wait
+     * for an answer that does not come. */
+    if (!b->closed && !b->blocked) {
         amqp_channel_close(b->conn, b->channel, AMQP_REPLY_SUCCESS);
         amqp_connection_close(b->conn, AMQP_REPLY_SUCCESS);
     }

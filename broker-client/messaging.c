@@ -39,6 +39,9 @@ read_confirms(cel_broker_t *b, int timeout_ms, cel_error_t *err)
             continue;
         }
         amqp_method_t *m = &f.payload.method;
+        if (cel__broker_note_blocked(b, m)) {
+            continue;
+        }
         if (m->id == AMQP_BASIC_ACK_METHOD) {
             amqp_basic_ack_t *a = m->decoded;
             b->confirmed =
@@ -116,6 +119,34 @@ cel_broker_sync(cel_broker_t *b, cel_error_t *err)
     return cel__broker_check(b, amqp_get_rpc_reply(b->conn), "sync", err);
 }
 
+bool
+cel__broker_note_blocked(cel_broker_t *b, const amqp_method_t *m)
+{
+    if (m->id == AMQP_CONNECTION_BLOCKED_METHOD) {
+        const amqp_connection_blocked_t *x = m->decoded;
+        b->blocked = true;
+        cel__copy_bytes(b->blocked_why, sizeof(b->blocked_why), &x->reason);
+        return true;
+    }
+    if (m->id == AMQP_CONNECTION_UNBLOCKED_METHOD) {
+        b->blocked = false;
+        return true;
+    }
+    return false;
+}
+
+bool
+cel_broker_blocked(const cel_broker_t *b, char *why, size_t size)
+{
+    if (b == NULL || !b->blocked) {
+        return false;
+    }
+    if (why != NULL && size > 0) {
+        snprintf(why, size, "%s", b->blocked_why[0] ? b->blocked_why : "?");
+    }
+    return true;
+}
+
 int
 cel_broker_drain(cel_broker_t *b, cel_error_t *err)
 {
@@ -156,6 +187,14 @@ cel_broker_wait_confirms(cel_broker_t *b, int timeout_ms, cel_error_t *err)
 
     while (r == 0 && b->confirmed < b->published && b->refused == 0) {
         int64_t left = deadline - cel_clock_now_ms();
+        if (b->blocked) { /* no confirm comes until the alarm clears */
+            return cel_error_set(
+                err, CEL_EBLOCKED,
+                "%llu message(s) not confirmed: the broker "
+                "is blocking publishing (%s)",
+                (unsigned long long)(b->published - b->confirmed),
+                b->blocked_why);
+        }
         r = left > 0 ? read_confirms(b, (int)left, err)
                      : cel_error_set(
                            err, CEL_ETIMEDOUT,
@@ -247,6 +286,9 @@ other_frame(cel_broker_t *b, cel_delivery_t *d, cel_error_t *err)
         return cel__broker_status(b, status, "receive", err);
     }
     if (f.frame_type != AMQP_FRAME_METHOD) {
+        return 0;
+    }
+    if (cel__broker_note_blocked(b, &f.payload.method)) {
         return 0;
     }
     switch (f.payload.method.id) {

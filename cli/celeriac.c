@@ -165,7 +165,7 @@ report(cel_result_t *r, int rc, const json_t *value, const cel_error_t *err)
         free(text);
         return 0;
     }
-    if (rc == CEL_ETIMEDOUT) {
+    if (rc == CEL_ETIMEDOUT || rc == CEL_EBLOCKED) {
         fprintf(stderr, "celeriac: timed out: %s\n", err->text);
         return EXIT_TIMEOUT;
     }

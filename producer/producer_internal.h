@@ -139,6 +139,11 @@ void cel__client_note_read(cel_client_t *c, size_t bytes, bool cancelled);
  * connection that was lost. */
 int cel__client_reopen_tx(cel_client_t *c, cel_error_t *err);
 
+/* cel__client_blocked: does the broker block the publishing connection
+ * (its reason in why)? Reads what it sent first, unless a send holds the
+ * connection (then false). Any lock may be held. */
+bool cel__client_blocked(cel_client_t *c, char *why, size_t size);
+
 /* cel__lose_pending, with the lock held: the reply connection died, so
  * every pending result is lost (its wait fails with the reason; its
  * error_callback runs). */

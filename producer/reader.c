@@ -225,6 +225,26 @@ cel__pump(cel_client_t *c, int timeout_ms, cel_error_t *err)
     return r != 0 ? dead_error(c, err) : 0;
 }
 
+/* A wait ran out of time: CEL_EBLOCKED when the broker blocks what the
+ * client publishes (the task may never have reached it), else
+ * CEL_ETIMEDOUT. */
+static int
+timed_out(cel_client_t *c, const char *what, int64_t timeout_ms,
+          cel_error_t *err)
+{
+    char why[128];
+
+    if (cel__client_blocked(c, why, sizeof(why))) {
+        return cel_error_set(err, CEL_EBLOCKED,
+                             "%s after %lld ms: the broker is blocking "
+                             "publishing (%s), so the task may not have "
+                             "reached it",
+                             what, (long long)timeout_ms, why);
+    }
+    return cel_error_set(err, CEL_ETIMEDOUT, "%s after %lld ms", what,
+                         (long long)timeout_ms);
+}
+
 int
 cel__wait_for(cel_client_t *c, bool (*done)(cel_client_t *, void *), void *arg,
               int64_t timeout_ms, const char *what, cel_error_t *err)
@@ -242,8 +262,7 @@ cel__wait_for(cel_client_t *c, bool (*done)(cel_client_t *, void *), void *arg,
         }
         int64_t left = timeout_ms < 0 ? 1000 : deadline - cel_clock_now_ms();
         if (left <= 0 && !first) {
-            return cel_error_set(err, CEL_ETIMEDOUT, "%s after %lld ms", what,
-                                 (long long)timeout_ms);
+            return timed_out(c, what, timeout_ms, err);
         }
         left = left < 0 ? 0 : left > 1000 ? 1000 : left;
         int r = cel__pump(c, (int)left, err);

@@ -82,6 +82,41 @@ tx_lost(cel_client_t *c)
     return cel_broker_fd(c->tx) < 0;
 }
 
+/* With send_lock held: CEL_EBLOCKED when the broker said it blocks this
+ * connection's publishes and has not said it stopped (read again first):
+ * a publish would only wait in the socket, or block the caller once the
+ * socket is full. */
+static int
+not_blocked(cel_client_t *c, cel_error_t *err)
+{
+    char why[128];
+
+    if (!cel_broker_blocked(c->tx, NULL, 0) ||
+        (cel_broker_drain(c->tx, NULL) == 0 &&
+         !cel_broker_blocked(c->tx, NULL, 0))) {
+        return 0;
+    }
+    cel_broker_blocked(c->tx, why, sizeof(why));
+    return cel_error_set(err, CEL_EBLOCKED,
+                         "not sent: the broker is blocking publishing (%s)",
+                         why);
+}
+
+bool
+cel__client_blocked(cel_client_t *c, char *why, size_t size)
+{
+    bool blocked = false;
+
+    if (pthread_mutex_trylock(&c->send_lock) != 0) {
+        return false; /* a send is under way: it will see for itself */
+    }
+    if (c->tx != NULL && cel_broker_drain(c->tx, NULL) == 0) {
+        blocked = cel_broker_blocked(c->tx, why, size);
+    }
+    pthread_mutex_unlock(&c->send_lock);
+    return blocked;
+}
+
 /* Publishes env where the options route it: the default exchange with the
  * queue's name (declaring the queue first), or a named exchange. */
 static int
@@ -98,6 +133,9 @@ publish(cel_client_t *c, const cel_opts_t *o, const cel_envelope_t *env,
         r = cel_error_set(err, CEL_ECLOSED, "the client was closed");
     } else if (tx_lost(c)) {
         r = cel__client_reopen_tx(c, err); /* connect again */
+    }
+    if (r == 0) {
+        r = not_blocked(c, err);
     }
     if (r == 0 && direct) {
         r = ensure_queue(c, key, err);

@@ -148,6 +148,14 @@ CEL_NODISCARD int cel_broker_confirm_select(cel_broker_t *b, cel_error_t *err);
  * otherwise go unnoticed until a later publish vanished). Returns 0, or
  * CEL_ECLOSED / CEL_EBROKER when the broker closed it. */
 CEL_NODISCARD int cel_broker_drain(cel_broker_t *b, cel_error_t *err);
+
+/* cel_broker_blocked: has the broker said it blocks what this connection
+ * publishes (connection.blocked: a memory or disk alarm), and not yet that
+ * it stopped? As of the frames read so far (cel_broker_drain reads them on
+ * a connection that only publishes). With why (size bytes), the broker's
+ * reason, e.g. "low on memory". A blocked connection is closed without the
+ * close handshake, which the broker would not read. */
+bool cel_broker_blocked(const cel_broker_t *b, char *why, size_t size);
 CEL_NODISCARD int cel_broker_wait_confirms(cel_broker_t *b, int timeout_ms,
                                            cel_error_t *err);
 

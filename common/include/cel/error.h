@@ -31,7 +31,8 @@ extern "C" {
     XX(ESYS, -12, "system call failed")                                        \
     XX(ETOOBIG, -13, "message too large")                                      \
     XX(ENOTREADY, -14, "result not ready")                                     \
-    XX(ERANGE, -15, "value out of range")
+    XX(ERANGE, -15, "value out of range")                                      \
+    XX(EBLOCKED, -16, "the broker is blocking publishing")
 
 typedef enum {
     CEL_OK = 0,
