@@ -338,6 +338,25 @@ cel_broker_abandon(cel_broker_t *b)
     }
 }
 
+int
+cel_broker_heartbeat_s(const cel_broker_t *b)
+{
+    return b == NULL || b->closed ? 0 : amqp_get_heartbeat(b->conn);
+}
+
+int
+cel_broker_beat(cel_broker_t *b, cel_error_t *err)
+{
+    amqp_frame_t f = {.frame_type = AMQP_FRAME_HEARTBEAT, .channel = 0};
+
+    if (cel_broker_heartbeat_s(b) == 0) {
+        return 0;
+    }
+    cel_broker_cork(b, false);
+    return cel__broker_status(b, amqp_send_frame(b->conn, &f), "heartbeat",
+                              err);
+}
+
 void
 cel_broker_cork(cel_broker_t *b, bool on)
 {

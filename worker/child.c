@@ -328,7 +328,9 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
                                                     ? cfg->hand_back_after
                                                     : CEL_HAND_BACK_AFTER_S) *
                                1e6));
-    c.watch = ok ? cel__watch_start(&c, &held, hand_back_us(cfg)) : NULL;
+    c.watch = ok ? cel__watch_start(&c, &held, hand_back_us(cfg),
+                                    cfg->heartbeat_s > 0)
+                 : NULL;
     while (ok && !cel__child_stop) {
         if (connect_broker(&c) != 0) {
             break;

@@ -47,8 +47,9 @@ static const char usage_text[] =
     "      --max-result-size B     largest result body published; a larger\n"
     "                              one fails with ResultTooLarge (default\n"
     "                              134217728, RabbitMQ's max_message_size)\n"
-    "      --heartbeat S           AMQP heartbeat per child (default 0: off;\n"
-    "                              TCP keepalive watches the connection)\n"
+    "      --heartbeat S           AMQP heartbeat per child, kept while a\n"
+    "                              task runs (default 120, as Celery's;\n"
+    "                              the broker may ask for less; 0: off)\n"
     "      --acks-early            ack a task before running it (at most\n"
     "                              once); default: after its result is\n"
     "                              published (at least once)\n"
@@ -153,6 +154,7 @@ set_defaults(cel_worker_config_t *cfg)
     cfg->hand_back_after = CEL_HAND_BACK_AFTER_S;
     cfg->max_message_bytes = 16u << 20;
     cfg->max_result_bytes = CEL_DEFAULT_MAX_RESULT;
+    cfg->heartbeat_s = CEL_HEARTBEAT_S;
 }
 
 enum {

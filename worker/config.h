@@ -20,6 +20,9 @@
  * holds unstarted (watch.h). */
 #define CEL_HAND_BACK_AFTER_S 0.025
 
+/* The AMQP heartbeat each child asks for: Celery's broker_heartbeat. */
+#define CEL_HEARTBEAT_S 120
+
 typedef struct {
     const char *apps[CEL_MAX_APPS]; /* -A: task modules (borrowed argv) */
     int napps;

@@ -15,7 +15,14 @@
  * goes to returned.c as it would in the child's loop). The broker marks
  * them redelivered; they never started, and a task only counts as lost or
  * poisoned by what the board says, so that does them no harm. Then, until
- * the run ends, held eta tasks that fall due are given back the same way. */
+ * the run ends, held eta tasks that fall due are given back the same way.
+ *
+ * Heartbeats: rabbitmq-c sends them only from inside its own calls, and a
+ * child running a task makes none, so a task longer than two heartbeat
+ * intervals would cost the connection. While a run lasts, the watcher
+ * sends a heartbeat frame every half interval; when no task runs, the
+ * child's own reads (every 250 ms at most) send them and notice a peer
+ * that went silent. */
 #include "watch.h"
 #include "consumers.h"
 
@@ -41,6 +48,10 @@ struct cel_watch {
     atomic_bool idle;             /* the watcher sleeps with no deadline */
     const char *name, *id;        /* the run's task, borrowed */
     uint64_t acted_on;            /* the run the consumers stopped for */
+    uint64_t looked_at;           /* the last run act() saw */
+    bool beats;                   /* keep the connection's heartbeats */
+    uint64_t beat_seq;            /* the run beat_at counts for */
+    int64_t beat_at;              /* the next heartbeat of that run */
     bool stopped;                 /* consumers stopped, not yet told */
     bool stop;
     int error; /* a broker error met while acting */
@@ -153,20 +164,60 @@ give_back_due(cel_watch_t *w)
                : cel_clock_now_us() + (next_wall - cel_clock_wall_us()) + 1000;
 }
 
+static int64_t
+earliest(int64_t a, int64_t b)
+{
+    return a == 0 ? b : b == 0 || a < b ? a : b;
+}
+
+/* Sends the heartbeat due in run seq, if any; returns when the next one
+ * is due (0: the connection has none). */
+static int64_t
+beat(cel_watch_t *w, uint64_t seq)
+{
+    int64_t half = (int64_t)cel_broker_heartbeat_s(w->c->broker) * 500000;
+    int64_t now = cel_clock_now_us();
+
+    if (half <= 0) {
+        return 0;
+    }
+    if (w->beat_seq != seq) { /* the child's last read sent what was due */
+        w->beat_seq = seq;
+        w->beat_at = atomic_load(&w->since_us) + half;
+    }
+    if (now >= w->beat_at) {
+        int r = intact(w);
+        r = r != 0 ? r : cel_broker_beat(w->c->broker, &w->err);
+        if (r != 0) {
+            w->error = r;
+            CEL_LOG(CEL_LOG_ERROR, "cannot send a heartbeat: %s", w->err.text);
+            return 0;
+        }
+        w->beat_at = now + half;
+    }
+    return w->beat_at;
+}
+
 /* What is due in the current run; returns when to look again (monotonic
  * us), 0: when the next run begins. */
 static int64_t
 act(cel_watch_t *w, uint64_t seq)
 {
-    if (w->acted_on != seq) {
+    w->looked_at = seq;
+    int64_t next = w->beats ? beat(w, seq) : 0;
+
+    if (w->after_us > 0 && w->acted_on != seq) {
         int64_t at = atomic_load(&w->since_us) + w->after_us;
         if (cel_clock_now_us() < at) {
-            return at;
+            return earliest(next, at);
         }
         w->acted_on = seq;
         hand_back(w);
     }
-    return w->error == 0 ? give_back_due(w) : 0;
+    if (w->after_us > 0 && w->error == 0) {
+        next = earliest(next, give_back_due(w));
+    }
+    return w->error == 0 ? next : 0;
 }
 
 static void
@@ -233,10 +284,10 @@ init_sync(cel_watch_t *w)
 }
 
 cel_watch_t *
-cel__watch_start(cel_child_t *c, cel_held_t *held, int64_t after_us)
+cel__watch_start(cel_child_t *c, cel_held_t *held, int64_t after_us, bool beats)
 {
-    if (after_us <= 0) {
-        return NULL; /* --hand-back-after 0 */
+    if (after_us <= 0 && !beats) {
+        return NULL; /* --hand-back-after 0 --heartbeat 0 */
     }
     cel_watch_t *w = calloc(1, sizeof(*w));
     if (w == NULL || init_sync(w) != 0) {
@@ -249,6 +300,7 @@ cel__watch_start(cel_child_t *c, cel_held_t *held, int64_t after_us)
     w->c = c;
     w->held = held;
     w->after_us = after_us;
+    w->beats = beats;
     w->name = w->id = "";
     int r = spawn(w);
     if (r != 0) {
@@ -283,7 +335,7 @@ cel__watch_stop(cel_watch_t *w)
 void
 cel__watch_begin(cel_watch_t *w, const char *name, const char *id)
 {
-    if (w == NULL || w->after_us <= 0) {
+    if (w == NULL) {
         return;
     }
     w->name = name; /* read by the watcher only after the store to seq */
@@ -300,13 +352,13 @@ cel__watch_begin(cel_watch_t *w, const char *name, const char *id)
 int
 cel__watch_end(cel_watch_t *w, cel_error_t *err)
 {
-    if (w == NULL || w->after_us <= 0) {
+    if (w == NULL) {
         return 0;
     }
     pthread_mutex_lock(&w->lock);
-    if (w->acted_on == atomic_fetch_add(&w->seq, 1)) {
-        /* it may sleep until a held task's due time: the next run must
-         * not wait for that */
+    if (w->looked_at == atomic_fetch_add(&w->seq, 1)) {
+        /* it may sleep until a held task's due time or a heartbeat: the
+         * next run must not wait for that */
         pthread_cond_signal(&w->wake);
     }
     int r = w->error != 0 ? w->error : w->stopped ? 1 : 0;

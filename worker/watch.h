@@ -4,7 +4,9 @@
  * --hand-back-after, the watcher stops the child's consumers and hands
  * back (basic.reject, requeue) every task the child holds but has not
  * started: the deliveries in its prefetch window and the held eta tasks
- * that fall due while the task runs. Idle siblings run them at once. */
+ * that fall due while the task runs. Idle siblings run them at once.
+ * With beats, it also keeps the connection's heartbeats while a task
+ * runs. */
 #ifndef CEL_WORKER_WATCH_H
 #define CEL_WORKER_WATCH_H
 
@@ -17,11 +19,11 @@ typedef struct cel_watch cel_watch_t;
 
 /* cel__watch_start starts c's watcher, which hands back after after_us of
  * a run (0: never) and gives back held tasks from held (borrowed, c's
- * own). Returns a watcher (free it with cel__watch_stop), or NULL when
- * after_us is 0 or on a failure (logged): the child then runs without
- * one. */
+ * own), and with beats sends heartbeats while a task runs. Returns a
+ * watcher (free it with cel__watch_stop), or NULL when it has nothing to
+ * do or on a failure (logged): the child then runs without one. */
 cel_watch_t *cel__watch_start(cel_child_t *c, cel_held_t *held,
-                              int64_t after_us);
+                              int64_t after_us, bool beats);
 
 /* cel__watch_stop stops and frees w (NULL is fine). */
 void cel__watch_stop(cel_watch_t *w);

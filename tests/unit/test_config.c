@@ -47,6 +47,7 @@ main(void)
     CHECK_EQ_INT(cfg.loglevel, CEL_LOG_WARN);
     CHECK_EQ_INT(cfg.prefetch_multiplier, 0); /* adaptive */
     CHECK(cfg.hand_back_after > 0);
+    CHECK_EQ_INT(cfg.heartbeat_s, 120);
     CHECK_EQ_INT(cfg.max_message_bytes, 16 << 20);
     CHECK(strncmp(cfg.hostname, "celery@", 7) == 0);
 

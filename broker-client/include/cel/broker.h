@@ -149,6 +149,16 @@ CEL_NODISCARD int cel_broker_confirm_select(cel_broker_t *b, cel_error_t *err);
  * CEL_ECLOSED / CEL_EBROKER when the broker closed it. */
 CEL_NODISCARD int cel_broker_drain(cel_broker_t *b, cel_error_t *err);
 
+/* cel_broker_heartbeat_s is the heartbeat interval the broker and b
+ * agreed on (seconds; 0: none). */
+int cel_broker_heartbeat_s(const cel_broker_t *b);
+
+/* cel_broker_beat sends one heartbeat frame, for a thread that keeps the
+ * connection alive while its owner is busy elsewhere (the caller makes
+ * sure nothing else uses b meanwhile). A no-op without heartbeats.
+ * Returns 0 or a connection error. */
+CEL_NODISCARD int cel_broker_beat(cel_broker_t *b, cel_error_t *err);
+
 /* cel_broker_blocked: has the broker said it blocks what this connection
  * publishes (connection.blocked: a memory or disk alarm), and not yet that
  * it stopped? As of the frames read so far (cel_broker_drain reads them on
