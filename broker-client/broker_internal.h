@@ -10,6 +10,8 @@
 
 #include <amqp.h>
 
+#include <cel/url.h>
+
 struct cel_broker {
     amqp_connection_state_t conn;
     amqp_channel_t channel;
@@ -20,6 +22,9 @@ struct cel_broker {
     uint64_t published;    /* publishes since confirms went on */
     uint64_t confirmed;    /* highest delivery tag the broker confirmed */
     uint64_t refused;      /* publishes the broker nacked, not yet reported */
+    cel_url_t url;         /* the node connected to */
+    int node, nodes;       /* its place in the failover list, and the
+                              list's length */
     bool blocked;          /* connection.blocked came, unblocked not yet */
     char blocked_why[128]; /* its reason (a resource alarm) */
 };

@@ -273,38 +273,82 @@ login(cel_broker_t *b, const cel_url_t *u, const cel_broker_opts_t *o,
     return rc;
 }
 
-int
-cel_broker_open(const char *url, const cel_broker_opts_t *opts,
-                cel_broker_t **out, cel_error_t *err)
+static int
+open_node(const cel_url_t *u, const cel_broker_opts_t *o, cel_broker_t **out,
+          cel_error_t *err)
 {
-    static const cel_broker_opts_t defaults = CEL_BROKER_OPTS_INIT;
-    const cel_broker_opts_t *o = opts ? opts : &defaults;
     int64_t deadline_ms = cel_clock_now_ms() + o->connect_timeout_ms;
-    cel_url_t u;
-    int r;
 
-    *out = NULL;
-    r = cel_url_parse(url, &u, err);
-    if (r != 0) {
-        return r;
-    }
     cel_broker_t *b = calloc(1, sizeof(*b));
     if (b == NULL || (b->conn = amqp_new_connection()) == NULL) {
         free(b);
         return cel_error_set(err, CEL_ENOMEM, "out of memory");
     }
     init_amqp_pool(&b->pool, 4096);
-    r = connect_socket(b, &u, o, err);
+    int r = connect_socket(b, u, o, err);
     if (r == 0) {
-        r = login(b, &u, o, deadline_ms, err);
+        r = login(b, u, o, deadline_ms, err);
     }
     if (r != 0) {
         b->closed = true;
         cel_broker_close(b);
         return r;
     }
+    b->url = *u;
     *out = b;
     return 0;
+}
+
+/* The error of the last node tried, when every node of a list failed. */
+static int
+none_answered(int r, int n, const cel_error_t *last, cel_error_t *err)
+{
+    char why[sizeof(last->text)];
+
+    snprintf(why, sizeof(why), "%s", last->text);
+    return cel_error_set(
+        err, r, "none of the %d brokers answered; the last: %s", n, why);
+}
+
+int
+cel_broker_open(const char *url, const cel_broker_opts_t *opts,
+                cel_broker_t **out, cel_error_t *err)
+{
+    static const cel_broker_opts_t defaults = CEL_BROKER_OPTS_INIT;
+    const cel_broker_opts_t *o = opts ? opts : &defaults;
+    cel_url_t urls[CEL_URL_MAX_NODES];
+    cel_error_t e = CEL_ERROR_INIT;
+    int n = 0;
+
+    *out = NULL;
+    int r = cel_url_list_parse(url, urls, CEL_URL_MAX_NODES, &n, err);
+    int first = o->first_node < 0 ? 0 : o->first_node % (n > 0 ? n : 1);
+    for (int k = 0; r == 0 && k < n; k++) {
+        int i = (first + k) % n;
+        r = open_node(&urls[i], o, out, n > 1 ? &e : err);
+        if (r == 0) {
+            (*out)->node = i;
+            (*out)->nodes = n;
+            return 0;
+        }
+        r = r == CEL_ENOMEM ? r : k + 1 < n ? 0 : r;
+    }
+    return n > 1 && r != CEL_ENOMEM ? none_answered(r, n, &e, err) : r;
+}
+
+int
+cel_broker_node(const cel_broker_t *b, char *redacted, size_t size)
+{
+    if (redacted != NULL && size > 0) {
+        cel_url_redact(&b->url, redacted, size);
+    }
+    return b->node;
+}
+
+int
+cel_broker_nodes(const cel_broker_t *b)
+{
+    return b->nodes;
 }
 
 static void

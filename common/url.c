@@ -210,3 +210,76 @@ cel_url_redact(const cel_url_t *url, char *out, size_t size)
     snprintf(out, size, "%s://%s:***@%s%s%s:%d/%s", url->tls ? "amqps" : "amqp",
              user, v6 ? "[" : "", url->host, v6 ? "]" : "", url->port, vhost);
 }
+
+int
+cel_url_list_parse(const char *text, cel_url_t *urls, int max, int *n,
+                   cel_error_t *err)
+{
+    char one[2048];
+
+    *n = 0;
+    if (text == NULL) {
+        return cel_error_set(err, CEL_EURL, "no broker URL");
+    }
+    for (const char *p = text;; p++) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && (*p == ' ' || *p == '\t')) {
+            p++, len--;
+        }
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
+            len--;
+        }
+        if (len >= sizeof(one) || *n == max) {
+            return cel_error_set(err, CEL_EURL,
+                                 len >= sizeof(one)
+                                     ? "broker URL %d of the list is too long"
+                                     : "more than %d broker URLs",
+                                 len >= sizeof(one) ? *n + 1 : max);
+        }
+        memcpy(one, p, len);
+        one[len] = '\0';
+        int r = cel_url_parse(one, &urls[*n], err);
+        if (r != 0) {
+            if (end != NULL || *n > 0) {
+                char why[sizeof(err->text)];
+                snprintf(why, sizeof(why), "%s", err->text);
+                cel_error_set(err, r, "broker URL %d of the list: %s", *n + 1,
+                              why);
+            }
+            return r;
+        }
+        ++*n;
+        if (end == NULL) {
+            return 0;
+        }
+        p = end;
+    }
+}
+
+void
+cel_url_list_redact(const char *text, char *out, size_t size)
+{
+    cel_url_t urls[CEL_URL_MAX_NODES];
+    cel_error_t err = CEL_ERROR_INIT;
+    int n = 0;
+    size_t used = 0;
+
+    if (size == 0) {
+        return;
+    }
+    out[0] = '\0';
+    if (cel_url_list_parse(text, urls, CEL_URL_MAX_NODES, &n, &err) != 0) {
+        snprintf(out, size, "(bad URL: %s)", err.text);
+        return;
+    }
+    for (int i = 0; i < n && used + 1 < size; i++) {
+        char one[1024];
+        cel_url_redact(&urls[i], one, sizeof(one));
+        int w = snprintf(out + used, size - used, "%s%s", i ? ";" : "", one);
+        if (w < 0 || (size_t)w >= size - used) {
+            return; /* cut */
+        }
+        used += (size_t)w;
+    }
+}

@@ -166,8 +166,14 @@ connect_named(cel_client_t *c, const char *suffix, int tries,
         bo.connect_timeout_ms =
             timeout_ms < INT_MAX ? (int)timeout_ms : INT_MAX;
     }
+    /* Of a failover list: the first node at the start, then the one after
+     * the node last used (Celery's round-robin). */
+    bo.first_node = tries > 1 ? atomic_load(&c->node) + 1 : 0;
     for (int i = 1; i <= tries; i++) {
         r = cel_broker_open(c->url, &bo, out, err);
+        if (r == 0) {
+            atomic_store(&c->node, cel_broker_node(*out, NULL, 0));
+        }
         if (r == 0 || i == tries) {
             break;
         }

@@ -100,8 +100,10 @@ struct cel_client {
     char deleted_queue[CEL_ID_SIZE]; /* the reply queue last deleted */
     char dropped_why[96];            /* why results pending then were failed */
     char *url;                       /* to reconnect */
-    char name[CEL_SHORTSTR_SIZE];    /* connection name */
-    char origin[160];                /* the origin header of its tasks */
+    atomic_int node; /* of a failover list, the broker last connected to
+                        (by either connection) */
+    char name[CEL_SHORTSTR_SIZE]; /* connection name */
+    char origin[160];             /* the origin header of its tasks */
     int64_t result_expires_ms;
     int64_t connect_timeout_ms; /* each open; 0: broker-client's default */
     cel_pending_t pending;

@@ -88,6 +88,35 @@ jitter(int64_t ms, unsigned *seed)
     return ms * 3 / 4 + (int64_t)(rand_r(seed) % (ms / 2 + 1));
 }
 
+/* Of a failover list, the node to try first: the first at the start, then
+ * the one after the node last used (Celery's round-robin), or any
+ * (shuffle). */
+static int
+next_node(cel_child_t *c, unsigned *seed)
+{
+    if (c->cfg->failover_shuffle) {
+        return (int)(rand_r(seed) % CEL_URL_MAX_NODES);
+    }
+    return c->node < 0 ? 0 : c->node + 1;
+}
+
+static void
+log_connected(cel_child_t *c)
+{
+    char where[600] = "";
+    const char *more = c->cfg->nqueues > 1 ? ", ..." : "";
+
+    c->node = cel_broker_node(c->broker, where, sizeof(where));
+    if (cel_broker_nodes(c->broker) > 1) {
+        CEL_LOG(CEL_LOG_INFO,
+                "connected to %s (broker %d of %d); consuming %s%s", where,
+                c->node + 1, cel_broker_nodes(c->broker), c->cfg->queues[0],
+                more);
+        return;
+    }
+    CEL_LOG(CEL_LOG_INFO, "connected; consuming %s%s", c->cfg->queues[0], more);
+}
+
 static int
 connect_broker(cel_child_t *c)
 {
@@ -102,10 +131,10 @@ connect_broker(cel_child_t *c)
     opts.name = name;
     opts.heartbeat_s = c->cfg->heartbeat_s;
     while (!cel__child_stop) {
+        opts.first_node = next_node(c, &seed);
         int r = cel_broker_open(c->cfg->broker_url, &opts, &c->broker, &err);
         if (r == 0 && (r = cel__consumers_start(c, true, &err)) == 0) {
-            CEL_LOG(CEL_LOG_INFO, "connected; consuming %s%s",
-                    c->cfg->queues[0], c->cfg->nqueues > 1 ? ", ..." : "");
+            log_connected(c);
             c->board->slots[c->slot].consuming = 1;
             cel__guard_connected(c);
             c->declared[0] = '\0';
@@ -313,7 +342,8 @@ int
 cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
                 cel_board_t *board, int slot, pid_t master)
 {
-    cel_child_t c = {.cfg = cfg, .reg = reg, .board = board, .slot = slot};
+    cel_child_t c = {
+        .cfg = cfg, .reg = reg, .board = board, .slot = slot, .node = -1};
     char role[32];
     cel_held_t held;
     int r = SERVE_STOP;

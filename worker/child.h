@@ -31,10 +31,11 @@ typedef struct {
     int acks_due;      /* how many */
     bool holding;      /* eta tasks are held: ack one by one */
     char tags[CEL_MAX_QUEUES][CEL_SHORTSTR_SIZE]; /* consumer tags */
-    bool consuming;          /* the consumers run (the watcher may stop them) */
-    bool window_stale;       /* start them again with window.want */
-    bool redeclare;          /* and declare their queues first */
-    cel_window_t window;     /* their prefetch window */
+    bool consuming;      /* the consumers run (the watcher may stop them) */
+    bool window_stale;   /* start them again with window.want */
+    bool redeclare;      /* and declare their queues first */
+    cel_window_t window; /* their prefetch window */
+    int node; /* the broker of a failover list last connected to; -1 */
     struct cel_watch *watch; /* owned; NULL: none (watch.h) */
     bool finishing;          /* a task finished since the last good read: a
                                 broken connection now is laid at its door */

@@ -31,7 +31,9 @@ static const char usage_text[] =
     "  -c, --concurrency N         child processes (default: CPUs)\n"
     "  -Q, --queues a,b            queues to consume (default: celery)\n"
     "  -b, --broker URL            broker URL (default: $CELERIAC_BROKER_URL,\n"
-    "                              else " DEFAULT_BROKER ")\n"
+    "                              else " DEFAULT_BROKER ");\n"
+    "                              URLs separated by ';' fail over in turn\n"
+    "      --failover-strategy S   round-robin (default) or shuffle\n"
     "  -n, --hostname NAME         node name; %h host, %n short host,\n"
     "                              %d domain (default: celery@%h)\n"
     "  -l, --loglevel LEVEL        debug, info, warning, error (default:\n"
@@ -169,6 +171,7 @@ enum {
     OPT_MAX_TASKS,
     OPT_MAX_MEMORY,
     OPT_HAND_BACK,
+    OPT_FAILOVER,
 };
 
 static int
@@ -251,6 +254,7 @@ static const struct option long_opts[] = {
     {"max-tasks-per-child", required_argument, NULL, OPT_MAX_TASKS},
     {"max-memory-per-child", required_argument, NULL, OPT_MAX_MEMORY},
     {"hand-back-after", required_argument, NULL, OPT_HAND_BACK},
+    {"failover-strategy", required_argument, NULL, OPT_FAILOVER},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -277,6 +281,14 @@ apply_option(int c, const char *arg, cel_worker_config_t *cfg, cel_error_t *err)
         return 0;
     case 'Q': return split_queues(arg, cfg, err);
     case 'b': cfg->broker_url = arg; return 0;
+    case OPT_FAILOVER:
+        if (strcmp(arg, "round-robin") != 0 && strcmp(arg, "shuffle") != 0) {
+            return cel_error_set(err, CEL_EINVAL,
+                                 "--failover-strategy wants round-robin or "
+                                 "shuffle");
+        }
+        cfg->failover_shuffle = strcmp(arg, "shuffle") == 0;
+        return 0;
     case 'n':
         expand_hostname(arg, cfg->hostname, sizeof(cfg->hostname));
         return 0;
@@ -355,8 +367,9 @@ cel__config_parse(int argc, char **argv, cel_worker_config_t *cfg,
                              "no task module: give -A MODULE.so");
     }
     /* A URL that cannot work is misuse: refused now, not retried forever. */
-    cel_url_t u;
-    return cel_url_parse(cfg->broker_url, &u, err);
+    cel_url_t u[CEL_URL_MAX_NODES];
+    int n;
+    return cel_url_list_parse(cfg->broker_url, u, CEL_URL_MAX_NODES, &n, err);
 }
 
 void

@@ -38,6 +38,8 @@ typedef struct {
     size_t max_message_bytes;   /* larger task bodies fail unread */
     size_t max_result_bytes;    /* larger results fail (ResultTooLarge) */
     int heartbeat_s;            /* AMQP heartbeat of each child; 0 = off */
+    bool failover_shuffle;      /* a failover list: any node first, not
+                                   the next in turn */
     bool acks_early;            /* ack before running (Celery's default) */
     bool reject_on_worker_lost; /* requeue a task whose child died */
     double time_limit;          /* hard, seconds; 0: none */

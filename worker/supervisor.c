@@ -371,13 +371,7 @@ cel__supervisor_run(const cel_worker_config_t *cfg, const cel_registry_t *reg,
     for (int i = 0; i < cfg->concurrency; i++) {
         spawn(&m, i);
     }
-    cel_url_t u;
-    cel_error_t err = CEL_ERROR_INIT;
-    if (cel_url_parse(cfg->broker_url, &u, &err) == 0) {
-        cel_url_redact(&u, m.where, sizeof(m.where));
-    } else {
-        snprintf(m.where, sizeof(m.where), "(bad URL: %s)", err.text);
-    }
+    cel_url_list_redact(cfg->broker_url, m.where, sizeof(m.where));
     master_loop(&m, &set);
     CEL_LOG(CEL_LOG_WARN, "%s %s", cfg->hostname,
             m.restart ? "stopped; restarting" : "stopped");

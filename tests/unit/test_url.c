@@ -25,6 +25,50 @@ check_bad(const char *text, const char *reason)
     CHECK(strstr(err.text, "s3cret") == NULL);
 }
 
+/* Failover lists, as Celery's broker_url writes them. */
+static void
+check_lists(void)
+{
+    cel_url_t urls[CEL_URL_MAX_NODES];
+    cel_error_t err = CEL_ERROR_INIT;
+    char red[1024];
+    int n = 0;
+
+    CHECK_OK(
+        cel_url_list_parse("amqp://h1//", urls, CEL_URL_MAX_NODES, &n, &err));
+    CHECK_EQ_INT(n, 1);
+    CHECK_OK(cel_url_list_parse("amqp://u:p1@h1:5673//; amqps://u:p2@h2/v ;"
+                                "amqp://h3",
+                                urls, CEL_URL_MAX_NODES, &n, &err));
+    CHECK_EQ_INT(n, 3);
+    CHECK_STR_EQ(urls[0].host, "h1");
+    CHECK_EQ_INT(urls[0].port, 5673);
+    CHECK(urls[1].tls);
+    CHECK_STR_EQ(urls[1].vhost, "v");
+    CHECK_STR_EQ(urls[2].host, "h3");
+    cel_url_list_redact("amqp://u:p1@h1:5673//;amqps://u:p2@h2/v", red,
+                        sizeof(red));
+    CHECK_STR_EQ(red, "amqp://u:***@h1:5673//;amqps://u:***@h2:5671/v");
+    cel_url_list_redact("amqp://u:p1@h1;http://u:p2@h2", red, sizeof(red));
+    CHECK(strstr(red, "p1") == NULL && strstr(red, "p2") == NULL);
+    CHECK_CONTAINS(red, "bad URL");
+    cel_url_list_redact("amqp://u:p1@h1;amqp://u:p2@h2", red, 20);
+    CHECK(strlen(red) < 20 && strstr(red, "p1") == NULL);
+
+    CHECK_EQ_INT(cel_url_list_parse("amqp://h1;http://s3cret@h2", urls,
+                                    CEL_URL_MAX_NODES, &n, &err),
+                 CEL_EURL);
+    CHECK_CONTAINS(err.text, "URL 2 of the list");
+    CHECK(strstr(err.text, "s3cret") == NULL);
+    CHECK_EQ_INT(
+        cel_url_list_parse("amqp://h1;", urls, CEL_URL_MAX_NODES, &n, &err),
+        CEL_EURL);
+    CHECK_EQ_INT(
+        cel_url_list_parse("amqp://a;amqp://b;amqp://c", urls, 2, &n, &err),
+        CEL_EURL);
+    CHECK_CONTAINS(err.text, "more than 2");
+}
+
 int
 main(void)
 {
@@ -76,6 +120,7 @@ main(void)
     check_bad("amqp://u:s3cret@[::1/", "[");
     check_bad("amqp://h/%00", "vhost");
     check_bad(NULL, "no broker URL");
+    check_lists();
     puts("ok");
     return 0;
 }

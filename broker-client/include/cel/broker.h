@@ -28,18 +28,24 @@ typedef struct {
                                login and channel.open */
     int rpc_timeout_ms;     /* any synchronous method (declare, qos, ...) */
     const char *name;       /* connection_name shown by rabbitmqctl; NULL ok */
+    int first_node;         /* of a failover list, the entry tried first
+                               (counted modulo its length) */
 } cel_broker_opts_t;
 
-/* Heartbeats are off by default: rabbitmq-c answers them only inside its
- * own calls, and a task that runs longer than two intervals would get its
- * connection closed under it. TCP keepalive watches idle sockets instead. */
+/* Heartbeats are off unless asked for: rabbitmq-c sends them only inside
+ * its own calls, so a program that goes long without one would have its
+ * connection closed under it (workerd's children ask, and keep them while
+ * a task runs; see cel_broker_beat). */
 #define CEL_BROKER_OPTS_INIT                                                   \
     {                                                                          \
-        0, 5000, 15000, NULL                                                   \
+        0, 5000, 15000, NULL, 0                                                \
     }
 
 /* cel_broker_open connects to url (amqp://user:pass@host:port/vhost),
- * logs in and opens a channel, all within opts->connect_timeout_ms. On
+ * logs in and opens a channel, all within opts->connect_timeout_ms. url
+ * may be a failover list (URLs separated by ';', as in Celery): each node
+ * is tried in turn, from opts->first_node, each within the timeout, and
+ * the first that opens is kept (cel_broker_node says which). On
  * success *out owns the connection; free it with cel_broker_close.
  * Returns CEL_EURL, CEL_ECONN or CEL_EBROKER. err tells a refused login
  * ("login refused ... (wrong user, password or vhost?)") from a server
@@ -50,6 +56,12 @@ typedef struct {
 CEL_NODISCARD int cel_broker_open(const char *url,
                                   const cel_broker_opts_t *opts,
                                   cel_broker_t **out, cel_error_t *err);
+
+/* cel_broker_node is b's place in its failover list (0 for a lone URL),
+ * with its URL, password hidden, in redacted (size bytes; NULL: not
+ * wanted). cel_broker_nodes is the list's length. */
+int cel_broker_node(const cel_broker_t *b, char *redacted, size_t size);
+int cel_broker_nodes(const cel_broker_t *b);
 
 /* cel_broker_close closes the channel and the connection politely and frees
  * b. Unacked deliveries go back to their queues. NULL is a no-op. */

@@ -31,6 +31,21 @@ typedef struct {
 CEL_NODISCARD int cel_url_parse(const char *text, cel_url_t *url,
                                 cel_error_t *err);
 
+/* A failover list, as Celery's broker_url writes it: URLs separated by
+ * ';' ("amqp://a//;amqp://b//"), tried in turn. */
+#define CEL_URL_MAX_NODES 16
+
+/* cel_url_list_parse reads one URL or a failover list into urls (max
+ * entries) and their number into *n. Returns 0, or CEL_EURL saying which
+ * entry is at fault (never its password). */
+CEL_NODISCARD int cel_url_list_parse(const char *text, cel_url_t *urls, int max,
+                                     int *n, cel_error_t *err);
+
+/* cel_url_list_redact writes a URL or failover list with every password
+ * hidden, the URLs separated by ';' (cut to size - 1), or "(bad URL: ...)"
+ * when it cannot be read. */
+void cel_url_list_redact(const char *text, char *out, size_t size);
+
 /* cel_url_redact writes url's text form with the password replaced by
  * "***" (e.g. "amqp://guest:***@localhost:5672//") into out. This is the
  * only form in which a URL may be logged. */
