@@ -15,18 +15,20 @@
 struct cel_broker {
     amqp_connection_state_t conn;
     amqp_channel_t channel;
-    bool closed;           /* the connection is gone; every call fails */
-    amqp_pool_t pool;      /* scratch for header tables, recycled per call */
-    bool corked;           /* TCP_CORK is on */
-    bool confirming;       /* publisher confirms are on */
-    uint64_t published;    /* publishes since confirms went on */
-    uint64_t confirmed;    /* highest delivery tag the broker confirmed */
-    uint64_t refused;      /* publishes the broker nacked, not yet reported */
-    cel_url_t url;         /* the node connected to */
-    int node, nodes;       /* its place in the failover list, and the
-                              list's length */
-    bool blocked;          /* connection.blocked came, unblocked not yet */
-    char blocked_why[128]; /* its reason (a resource alarm) */
+    bool closed;        /* the connection is gone; every call fails */
+    amqp_pool_t pool;   /* scratch for header tables, recycled per call */
+    bool corked;        /* TCP_CORK is on */
+    bool confirming;    /* publisher confirms are on */
+    uint64_t published; /* publishes since confirms went on */
+    uint64_t confirmed; /* highest delivery tag the broker confirmed */
+    uint64_t refused;   /* publishes the broker nacked, not yet reported */
+    cel_url_t url;      /* the node connected to */
+    int node, nodes;    /* its place in the failover list, and the
+                           list's length */
+    char task_queue_type[16]; /* "quorum", or "" (classic, no argument) */
+    int task_delivery_limit;  /* x-delivery-limit of task queues, 0: none */
+    bool blocked;             /* connection.blocked came, unblocked not yet */
+    char blocked_why[128];    /* its reason (a resource alarm) */
 };
 
 /* cel__broker_note_blocked handles connection.blocked and .unblocked

@@ -295,6 +295,9 @@ open_node(const cel_url_t *u, const cel_broker_opts_t *o, cel_broker_t **out,
         return r;
     }
     b->url = *u;
+    snprintf(b->task_queue_type, sizeof(b->task_queue_type), "%s",
+             o->queue_type ? o->queue_type : "");
+    b->task_delivery_limit = o->delivery_limit;
     *out = b;
     return 0;
 }

@@ -63,7 +63,7 @@ int
 cel_broker_declare_queue(cel_broker_t *b, const char *name,
                          const cel_queue_opts_t *o, cel_error_t *err)
 {
-    amqp_table_entry_t entries[5];
+    amqp_table_entry_t entries[7];
     int n = 0;
     int r = usable(b, err);
 
@@ -85,6 +85,12 @@ cel_broker_declare_queue(cel_broker_t *b, const char *name,
     if (o->dead_letter_routing_key != NULL) {
         add_str(entries, &n, "x-dead-letter-routing-key",
                 o->dead_letter_routing_key);
+    }
+    if (o->queue_type != NULL) {
+        add_str(entries, &n, "x-queue-type", o->queue_type);
+    }
+    if (o->delivery_limit > 0) {
+        add_arg(entries, &n, "x-delivery-limit", o->delivery_limit);
     }
     amqp_table_t args = {n, n ? entries : NULL};
     amqp_queue_declare(b->conn, b->channel, amqp_cstring_bytes(name),
@@ -122,10 +128,12 @@ int
 cel_broker_declare_task_queue(cel_broker_t *b, const char *name,
                               cel_error_t *err)
 {
-    static const cel_queue_opts_t opts = CEL_TASK_QUEUE_OPTS;
+    cel_queue_opts_t opts = CEL_TASK_QUEUE_OPTS;
     static const cel_queue_opts_t exists = {.passive = true};
     cel_error_t e = CEL_ERROR_INIT;
 
+    opts.queue_type = b->task_queue_type[0] ? b->task_queue_type : NULL;
+    opts.delivery_limit = b->task_delivery_limit;
     int r = cel_broker_declare_exchange(b, name, "direct", true, false, &e);
     if (r == 0) {
         r = cel_broker_declare_queue(b, name, &opts, &e);

@@ -20,15 +20,19 @@ enum { EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_TIMEOUT = 3 };
 static const char usage_text[] =
     "usage: celeriac call TASK [ARGS_JSON [KWARGS_JSON]] [-b URL] [-Q QUEUE]\n"
     "                     [--timeout SECONDS] [--compression NAME]\n"
+    "                     [--queue-type classic|quorum]\n"
     "\n"
     "  ARGS_JSON     positional arguments as a JSON array (default [])\n"
     "  KWARGS_JSON   keyword arguments as a JSON object (default {})\n"
     "  -b, --broker  broker URL (default $CELERIAC_BROKER_URL, else\n"
-    "                amqp://guest:guest@localhost:5672//)\n"
+    "                amqp://guest:guest@localhost:5672//); URLs separated\n"
+    "                by ';' are tried in turn\n"
     "  -Q, --queue   queue to send to (default celery)\n"
     "  --timeout S   give up after S seconds (exit 3); default: wait\n"
     "  --compression zlib, gzip or bzip2: send the body compressed, as\n"
     "                Celery's compression= option does\n"
+    "  --queue-type  declare the queue classic (default) or quorum; one\n"
+    "                that exists is used as it is\n"
     "\n"
     "Exit: 0 success (result as JSON on stdout), 1 task failure or broker\n"
     "error, 2 misuse, 3 timeout.\n";
@@ -41,6 +45,7 @@ typedef struct {
     const char *queue;
     int64_t timeout_ms;
     const char *compression;
+    const char *queue_type;
 } call_t;
 
 static _Noreturn void
@@ -82,6 +87,7 @@ parse_call(int argc, char **argv, call_t *call)
         {"queue", required_argument, NULL, 'Q'},
         {"timeout", required_argument, NULL, 't'},
         {"compression", required_argument, NULL, 'z'},
+        {"queue-type", required_argument, NULL, 'y'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -105,6 +111,12 @@ parse_call(int argc, char **argv, call_t *call)
             call->timeout_ms = (int64_t)llround(s * 1000.0);
         } else if (c == 'z') {
             call->compression = optarg;
+        } else if (c == 'y') {
+            if (strcmp(optarg, "classic") != 0 &&
+                strcmp(optarg, "quorum") != 0) {
+                usage("--queue-type wants classic or quorum");
+            }
+            call->queue_type = optarg;
         } else if (c == 'h') {
             fputs(usage_text, stdout);
             exit(0);
@@ -131,7 +143,8 @@ parse_positionals(int argc, char **argv, call_t *call)
                            strcmp(argv[i], "--broker") == 0 ||
                            strcmp(argv[i], "--queue") == 0 ||
                            strcmp(argv[i], "--timeout") == 0 ||
-                           strcmp(argv[i], "--compression") == 0;
+                           strcmp(argv[i], "--compression") == 0 ||
+                           strcmp(argv[i], "--queue-type") == 0;
         if (argv[i][0] == '-' && argv[i][1] != '\0' &&
             !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
             opts[rest++] = argv[i];
@@ -189,6 +202,7 @@ run_call(call_t *call)
 
     co.broker_url = call->broker;
     co.queue = call->queue;
+    co.queue_type = call->queue_type;
     /* The timeout covers the whole call, connecting included: a server
      * that accepts and never answers must not outlast it. */
     int64_t started_at_ms = cel_clock_now_ms();

@@ -162,6 +162,8 @@ connect_named(cel_client_t *c, const char *suffix, int tries,
 
     snprintf(name, sizeof(name), "%s%s", c->name, suffix);
     bo.name = name;
+    bo.queue_type = c->queue_type[0] ? c->queue_type : NULL;
+    bo.delivery_limit = c->delivery_limit;
     if (timeout_ms > 0) {
         bo.connect_timeout_ms =
             timeout_ms < INT_MAX ? (int)timeout_ms : INT_MAX;
@@ -233,6 +235,16 @@ cel_client_open(const cel_client_opts_t *opts, cel_client_t **out,
     c->result_expires_ms = o->result_expires_ms;
     c->connect_timeout_ms = o->connect_timeout_ms;
     c->celery_workers = o->celery_workers;
+    if (o->queue_type != NULL && strcmp(o->queue_type, "quorum") != 0 &&
+        strcmp(o->queue_type, "classic") != 0) {
+        cel_client_close(c);
+        return cel_error_set(err, CEL_EINVAL,
+                             "queue_type: \"quorum\", \"classic\" or NULL");
+    }
+    snprintf(c->queue_type, sizeof(c->queue_type), "%s",
+             o->queue_type && strcmp(o->queue_type, "quorum") == 0 ? "quorum"
+                                                                   : "");
+    c->delivery_limit = o->delivery_limit;
     int r = open_connections(c, err);
     if (r != 0) {
         cel_client_close(c);

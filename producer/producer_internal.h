@@ -100,8 +100,10 @@ struct cel_client {
     char deleted_queue[CEL_ID_SIZE]; /* the reply queue last deleted */
     char dropped_why[96];            /* why results pending then were failed */
     char *url;                       /* to reconnect */
-    atomic_int node; /* of a failover list, the broker last connected to
-                        (by either connection) */
+    atomic_int node;     /* of a failover list, the broker last connected to
+                            (by either connection) */
+    char queue_type[16]; /* cel_client_opts_t.queue_type, or "" */
+    int delivery_limit;
     char name[CEL_SHORTSTR_SIZE]; /* connection name */
     char origin[160];             /* the origin header of its tasks */
     int64_t result_expires_ms;

@@ -130,6 +130,8 @@ connect_broker(cel_child_t *c)
              c->slot + 1);
     opts.name = name;
     opts.heartbeat_s = c->cfg->heartbeat_s;
+    opts.queue_type = c->cfg->queue_type;
+    opts.delivery_limit = c->cfg->delivery_limit;
     while (!cel__child_stop) {
         opts.first_node = next_node(c, &seed);
         int r = cel_broker_open(c->cfg->broker_url, &opts, &c->broker, &err);

@@ -34,6 +34,11 @@ static const char usage_text[] =
     "                              else " DEFAULT_BROKER ");\n"
     "                              URLs separated by ';' fail over in turn\n"
     "      --failover-strategy S   round-robin (default) or shuffle\n"
+    "      --queue-type T          declare task queues classic (default, as\n"
+    "                              Celery) or quorum; an existing queue is\n"
+    "                              used as it is\n"
+    "      --delivery-limit N      quorum queues: after N deliveries a task\n"
+    "                              goes to the dead-letter exchange, if any\n"
     "  -n, --hostname NAME         node name; %h host, %n short host,\n"
     "                              %d domain (default: celery@%h)\n"
     "  -l, --loglevel LEVEL        debug, info, warning, error (default:\n"
@@ -172,6 +177,8 @@ enum {
     OPT_MAX_MEMORY,
     OPT_HAND_BACK,
     OPT_FAILOVER,
+    OPT_QUEUE_TYPE,
+    OPT_DELIVERY_LIMIT,
 };
 
 static int
@@ -255,6 +262,8 @@ static const struct option long_opts[] = {
     {"max-memory-per-child", required_argument, NULL, OPT_MAX_MEMORY},
     {"hand-back-after", required_argument, NULL, OPT_HAND_BACK},
     {"failover-strategy", required_argument, NULL, OPT_FAILOVER},
+    {"queue-type", required_argument, NULL, OPT_QUEUE_TYPE},
+    {"delivery-limit", required_argument, NULL, OPT_DELIVERY_LIMIT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -281,6 +290,20 @@ apply_option(int c, const char *arg, cel_worker_config_t *cfg, cel_error_t *err)
         return 0;
     case 'Q': return split_queues(arg, cfg, err);
     case 'b': cfg->broker_url = arg; return 0;
+    case OPT_QUEUE_TYPE:
+        if (strcmp(arg, "classic") != 0 && strcmp(arg, "quorum") != 0) {
+            return cel_error_set(err, CEL_EINVAL,
+                                 "--queue-type wants classic or quorum");
+        }
+        cfg->queue_type = strcmp(arg, "quorum") == 0 ? "quorum" : NULL;
+        return 0;
+    case OPT_DELIVERY_LIMIT:
+        if (parse_int(arg, 1, 1000000, &v) != 0) {
+            return cel_error_set(err, CEL_EINVAL,
+                                 "--delivery-limit wants 1..1000000");
+        }
+        cfg->delivery_limit = (int)v;
+        return 0;
     case OPT_FAILOVER:
         if (strcmp(arg, "round-robin") != 0 && strcmp(arg, "shuffle") != 0) {
             return cel_error_set(err, CEL_EINVAL,
@@ -365,6 +388,10 @@ cel__config_parse(int argc, char **argv, cel_worker_config_t *cfg,
     if (cfg->napps == 0) {
         return cel_error_set(err, CEL_EINVAL,
                              "no task module: give -A MODULE.so");
+    }
+    if (cfg->delivery_limit > 0 && cfg->queue_type == NULL) {
+        return cel_error_set(err, CEL_EINVAL,
+                             "--delivery-limit needs --queue-type quorum");
     }
     /* A URL that cannot work is misuse: refused now, not retried forever. */
     cel_url_t u[CEL_URL_MAX_NODES];

@@ -38,6 +38,8 @@ typedef struct {
     size_t max_message_bytes;   /* larger task bodies fail unread */
     size_t max_result_bytes;    /* larger results fail (ResultTooLarge) */
     int heartbeat_s;            /* AMQP heartbeat of each child; 0 = off */
+    const char *queue_type;     /* --queue-type quorum, or NULL: classic */
+    int delivery_limit;         /* --delivery-limit, 0: the broker's */
     bool failover_shuffle;      /* a failover list: any node first, not
                                    the next in turn */
     bool acks_early;            /* ack before running (Celery's default) */

@@ -30,6 +30,10 @@ typedef struct {
     const char *name;       /* connection_name shown by rabbitmqctl; NULL ok */
     int first_node;         /* of a failover list, the entry tried first
                                (counted modulo its length) */
+    const char *queue_type; /* task queues declared as "quorum", or NULL:
+                               classic, no arguments (kombu's way) */
+    int delivery_limit;     /* x-delivery-limit of quorum task queues; 0:
+                               the broker's default */
 } cel_broker_opts_t;
 
 /* Heartbeats are off unless asked for: rabbitmq-c sends them only inside
@@ -38,7 +42,7 @@ typedef struct {
  * a task runs; see cel_broker_beat). */
 #define CEL_BROKER_OPTS_INIT                                                   \
     {                                                                          \
-        0, 5000, 15000, NULL, 0                                                \
+        0, 5000, 15000, NULL, 0, NULL, 0                                       \
     }
 
 /* cel_broker_open connects to url (amqp://user:pass@host:port/vhost),
@@ -81,12 +85,14 @@ typedef struct {
     int max_priority;                    /* x-max-priority, 0 for none */
     const char *dead_letter_exchange;    /* x-dead-letter-exchange or NULL */
     const char *dead_letter_routing_key; /* x-dead-letter-routing-key */
+    const char *queue_type;              /* x-queue-type or NULL */
+    int delivery_limit;                  /* x-delivery-limit, 0 for none */
 } cel_queue_opts_t;
 
 /* The flags kombu gives a Celery task queue: durable, no arguments. */
 #define CEL_TASK_QUEUE_OPTS                                                    \
     {                                                                          \
-        false, true, false, false, 0, 0, 0, NULL, NULL                         \
+        false, true, false, false, 0, 0, 0, NULL, NULL, NULL, 0                \
     }
 
 CEL_NODISCARD int cel_broker_declare_exchange(cel_broker_t *b, const char *name,
@@ -104,8 +110,10 @@ CEL_NODISCARD int cel_broker_delete_queue(cel_broker_t *b, const char *name,
 
 /* cel_broker_declare_task_queue declares a Celery task queue exactly as
  * kombu does for Queue(name, Exchange(name, 'direct'), routing_key=name):
- * the durable direct exchange, the durable queue with no arguments, and the
- * binding. Celery's default queue "celery" is the case name = "celery". A
+ * the durable direct exchange, the durable queue with no arguments (or,
+ * when b was opened with opts.queue_type "quorum", x-queue-type quorum and
+ * the delivery limit asked for), and the binding. Celery's default queue
+ * "celery" is the case name = "celery". A
  * queue that exists already with other arguments (a dead-letter exchange,
  * a TTL, a queue type set by its owner) is used as it is, where kombu
  * would fail with PRECONDITION_FAILED. */

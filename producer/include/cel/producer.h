@@ -74,11 +74,16 @@ typedef struct {
                                    reconnect attempt; 0: 5 s each */
     bool celery_workers;        /* Celery's own workers may run the tasks
                                    (see cel_client_open) */
+    const char *queue_type;     /* task queues it declares: "quorum", or
+                                   NULL for classic (Celery's default); a
+                                   queue that exists is used as it is */
+    int delivery_limit;         /* x-delivery-limit of those quorum queues;
+                                   0: the broker's default */
 } cel_client_opts_t;
 
 #define CEL_CLIENT_OPTS_INIT                                                   \
     {                                                                          \
-        NULL, NULL, 0, NULL, 0, false                                          \
+        NULL, NULL, 0, NULL, 0, false, NULL, 0                                 \
     }
 
 /* cel_client_open connects and declares the client's reply queue. Returns
