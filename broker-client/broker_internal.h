@@ -31,6 +31,18 @@ struct cel_broker {
     char blocked_why[128];    /* its reason (a resource alarm) */
 };
 
+/* cel__tls_socket makes the TLS socket for u (tls.c): its CA (or the
+ * system's trust store), client certificate, and peer and hostname
+ * verification (on unless u turns them off). Returns 0 with *out, or
+ * CEL_EURL / CEL_ENOMEM with the reason. */
+int cel__tls_socket(amqp_connection_state_t conn, const cel_url_t *u,
+                    amqp_socket_t **out, cel_error_t *err);
+
+/* cel__tls_error says why a TLS connection to where (redacted) failed:
+ * "certificate verify failed: ..." when verification did. */
+int cel__tls_error(const cel_url_t *u, const char *where, int status,
+                   cel_error_t *err);
+
 /* cel__broker_note_blocked handles connection.blocked and .unblocked
  * (method m, on channel 0): true when m was one of them. */
 bool cel__broker_note_blocked(cel_broker_t *b, const amqp_method_t *m);

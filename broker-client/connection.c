@@ -137,19 +137,20 @@ connect_socket(cel_broker_t *b, const cel_url_t *u, const cel_broker_opts_t *o,
     struct timeval tv = ms_to_tv(o->connect_timeout_ms);
 
     cel_url_redact(u, where, sizeof(where));
-    if (u->tls) {
-        return cel_error_set(err, CEL_EURL,
-                             "amqps:// (TLS) is not supported yet: %.100s",
-                             where);
-    }
-    amqp_socket_t *sock = amqp_tcp_socket_new(b->conn);
-    if (sock == NULL) {
-        return cel_error_set(err, CEL_ENOMEM, "cannot create a socket");
+    amqp_socket_t *sock = NULL;
+    int r = u->tls ? cel__tls_socket(b->conn, u, &sock, err)
+            : (sock = amqp_tcp_socket_new(b->conn)) != NULL
+                ? 0
+                : cel_error_set(err, CEL_ENOMEM, "cannot create a socket");
+    if (r != 0) {
+        return r;
     }
     int status = amqp_socket_open_noblock(sock, u->host, u->port, &tv);
     if (status != AMQP_STATUS_OK) {
-        return cel_error_set(err, CEL_ECONN, "cannot connect to %.100s: %s",
-                             where, amqp_error_string2(status));
+        return u->tls ? cel__tls_error(u, where, status, err)
+                      : cel_error_set(err, CEL_ECONN,
+                                      "cannot connect to %.100s: %s", where,
+                                      amqp_error_string2(status));
     }
     set_keepalive(amqp_socket_get_sockfd(sock));
     return 0;
@@ -205,6 +206,14 @@ login_error(const cel_url_t *u, amqp_rpc_reply_t r, int64_t limit_ms,
                              "broker: its answer to the handshake is not "
                              "AMQP 0-9-1 (%s)",
                              u->host, u->port, amqp_error_string2(st));
+    }
+    if (u->tls && st == AMQP_STATUS_SSL_ERROR) {
+        return cel_error_set(err, CEL_ECONN,
+                             "the broker at %.100s:%d closed the TLS "
+                             "connection during the AMQP handshake: does it "
+                             "want a client certificate (ssl_certfile) that "
+                             "its CA signed?",
+                             u->host, u->port);
     }
     return cel_error_set(err, CEL_ECONN,
                          "the AMQP handshake with %.100s:%d failed: %s",

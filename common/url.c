@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int
 hexval(char c)
@@ -128,6 +129,71 @@ url_defaults(cel_url_t *url, bool tls)
     strcpy(url->user, "guest");
     strcpy(url->password, "guest");
     strcpy(url->vhost, "/");
+    url->verify_peer = true;
+    url->check_hostname = true;
+}
+
+static bool
+is_word(const char *v, const char *a, const char *b, const char *c)
+{
+    return strcasecmp(v, a) == 0 || strcasecmp(v, b) == 0 ||
+           strcasecmp(v, c) == 0;
+}
+
+/* One key=value of the query, its value percent-decoded. */
+static int
+query_pair(const char *k, size_t klen, const char *v, size_t vlen,
+           cel_url_t *url, cel_error_t *err)
+{
+    char val[256];
+    char *file = NULL;
+
+    if (pct_decode(v, vlen, val, sizeof(val)) != 0) {
+        return cel_error_set(err, CEL_EURL,
+                             "bad value in the broker URL's "
+                             "query");
+    }
+#define KEY(name) (klen == sizeof(name) - 1 && strncmp(k, name, klen) == 0)
+    if (KEY("ssl_ca_certs")) {
+        file = url->ca_certs;
+    } else if (KEY("ssl_certfile")) {
+        file = url->certfile;
+    } else if (KEY("ssl_keyfile")) {
+        file = url->keyfile;
+    } else if (KEY("ssl_cert_reqs")) {
+        if (!is_word(val, "CERT_NONE", "none", "0") &&
+            !is_word(val, "CERT_REQUIRED", "required", "2") &&
+            !is_word(val, "CERT_OPTIONAL", "optional", "1")) {
+            return cel_error_set(err, CEL_EURL,
+                                 "ssl_cert_reqs wants CERT_REQUIRED, "
+                                 "CERT_OPTIONAL or CERT_NONE");
+        }
+        url->verify_peer = !is_word(val, "CERT_NONE", "none", "0");
+    } else if (KEY("ssl_check_hostname")) {
+        url->check_hostname = !is_word(val, "false", "no", "0");
+    }
+#undef KEY
+    if (file != NULL) {
+        snprintf(file, sizeof(url->ca_certs), "%s", val);
+    }
+    return 0;
+}
+
+static int
+parse_query(const char *q, cel_url_t *url, cel_error_t *err)
+{
+    int r = 0;
+
+    while (r == 0 && *q != '\0' && *q != '#') {
+        size_t len = strcspn(q, "&#");
+        const char *eq = memchr(q, '=', len);
+        if (eq != NULL) {
+            r = query_pair(q, (size_t)(eq - q), eq + 1,
+                           (size_t)(q + len - eq - 1), url, err);
+        }
+        q += len + (q[len] == '&');
+    }
+    return r;
 }
 
 int
@@ -170,6 +236,10 @@ cel_url_parse(const char *text, cel_url_t *url, cel_error_t *err)
             pct_decode(path + 1, vlen, url->vhost, sizeof(url->vhost)) != 0) {
             r = cel_error_set(err, CEL_EURL, "bad vhost in broker URL");
         }
+    }
+    const char *query = strchr(path, '?');
+    if (r == 0 && query != NULL) {
+        r = parse_query(query + 1, url, err);
     }
     return r;
 }

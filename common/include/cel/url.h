@@ -1,5 +1,6 @@
 /* url.h: broker URLs as Celery writes them,
- *   amqp://user:password@host:port/vhost   (amqps:// for TLS)
+ *   amqp://user:password@host:port/vhost   (amqps:// for TLS, verified by
+ *                                           default; see cel_url_t)
  * with percent-decoding of every part. Defaults: user and password
  * "guest", port 5672 (5671 for amqps), vhost "/". As in kombu, both
  * "amqp://host//" and "amqp://host" name the vhost "/"; "%2F" spells a
@@ -24,6 +25,15 @@ typedef struct {
     char password[256];
     char vhost[256];
     bool tls;
+    /* TLS settings, in kombu's query keys, so that one URL serves Celery
+     * and celeriac: ?ssl_ca_certs=F&ssl_certfile=F&ssl_keyfile=F
+     * &ssl_cert_reqs=CERT_REQUIRED|CERT_NONE&ssl_check_hostname=true|false.
+     * Other keys are ignored, as kombu's transport options would be. */
+    char ca_certs[256];  /* CA bundle; "": the system's trust store */
+    char certfile[256];  /* client certificate (PEM); "": none */
+    char keyfile[256];   /* its key; "": in certfile */
+    bool verify_peer;    /* default true; CERT_NONE turns it off */
+    bool check_hostname; /* default true */
 } cel_url_t;
 
 /* cel_url_parse fills url from text. Returns 0, or CEL_EURL with a reason
