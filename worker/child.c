@@ -274,6 +274,20 @@ take(cel_child_t *c, cel_held_t *held, int r, cel_delivery_t *d,
     return r != 0 ? SERVE_BROKEN : 0;
 }
 
+/* The broker closed the channel (and it was opened again): what the child
+ * held on it went back to the queue, held eta tasks included, and the
+ * consumers and their window went with it. */
+static void
+forget_channel(cel_child_t *c, cel_held_t *held)
+{
+    cel__held_drop(held);
+    c->holding = false;
+    c->acks_due = 0;
+    c->consuming = false;
+    c->window.size = 0; /* basic.qos again on the new channel */
+    c->channel_reset = false;
+}
+
 /* Serves deliveries until shutdown, a broker error or retirement. */
 static int
 serve(cel_child_t *c, cel_held_t *held)
@@ -290,6 +304,9 @@ serve(cel_child_t *c, cel_held_t *held)
         }
         if (should_retire(c)) {
             return SERVE_RETIRE;
+        }
+        if (c->channel_reset) {
+            forget_channel(c, held);
         }
         if (cel__consumers_tend(c, &err) != 0) {
             return broken(c, &err);

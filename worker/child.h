@@ -34,6 +34,8 @@ typedef struct {
     bool consuming;      /* the consumers run (the watcher may stop them) */
     bool window_stale;   /* start them again with window.want */
     bool redeclare;      /* and declare their queues first */
+    bool channel_reset;  /* the broker closed the channel under a task: the
+                            deliveries held on it are gone */
     cel_window_t window; /* their prefetch window */
     int node; /* the broker of a failover list last connected to; -1 */
     struct cel_watch *watch; /* owned; NULL: none (watch.h) */

@@ -324,6 +324,17 @@ watched(cel_child_t *c, const cel_task_msg_t *m)
                 m->task, m->id, err.text);
         return r;
     }
+    if (r == CEL__WATCH_RESET) {
+        CEL_LOG(CEL_LOG_WARN,
+                "the broker closed the channel while task %s[%s] ran (%s): "
+                "the task ran longer than its consumer_timeout (30 min by "
+                "default; raise it in rabbitmq.conf for tasks this long). "
+                "The broker requeued the task, so it may run again; its "
+                "result goes out now",
+                m->task, m->id, err.text);
+        c->channel_reset = true;
+        c->acks_due = 0; /* of the old channel */
+    }
     return 0;
 }
 
@@ -370,7 +381,9 @@ run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     if (cel__broker_broken(r)) {
         cel__guard_broken(c); /* with the task still marked running */
     }
-    return finish(c, d, end_run(c, value, &ctx, r));
+    r = end_run(c, value, &ctx, r);
+    /* Its tag died with the old channel: acking it would close the new. */
+    return c->channel_reset ? r : finish(c, d, r);
 }
 
 /* A redelivered task that was running when its child died. Returns 1 when

@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -53,6 +54,8 @@ struct cel_watch {
     uint64_t beat_seq;            /* the run beat_at counts for */
     int64_t beat_at;              /* the next heartbeat of that run */
     bool stopped;                 /* consumers stopped, not yet told */
+    bool reset;                   /* the broker closed the channel */
+    char reset_why[160];
     bool stop;
     int error; /* a broker error met while acting */
     cel_error_t err;
@@ -98,9 +101,20 @@ hand_back_read(cel_watch_t *w, int *n)
             cel__consumers_lost(c, w->err.text);
             continue;
         }
+        if (r == CEL_EBROKER) { /* it closed the channel (and it was
+                                   opened again): consumer_timeout */
+            cel_delivery_clear(&d);
+            w->reset = true;
+            snprintf(w->reset_why, sizeof(w->reset_why), "%s", w->err.text);
+            continue;
+        }
         if (r != 0 && !(r == CEL_EPROTO && d.delivery_tag != 0)) {
             cel_delivery_clear(&d);
             return r;
+        }
+        if (w->reset) { /* of the old channel: the broker took it back */
+            cel_delivery_clear(&d);
+            continue;
         }
         r = cel_broker_reject(c->broker, d.delivery_tag, true, &w->err);
         cel_delivery_clear(&d);
@@ -117,7 +131,10 @@ hand_back(cel_watch_t *w)
     cel_child_t *c = w->c;
     int n = 0;
 
+    /* Acks of tasks done before this one go now: held back for the
+     * whole run, they could time out (consumer_timeout) with it. */
     int r = intact(w);
+    r = r != 0 ? r : cel__flush_acks(c);
     r = r != 0 ? r : cel__consumers_stop(c, &w->err);
     r = r != 0 ? r : hand_back_read(w, &n);
     cel_broker_cork(c->broker, false); /* the rejects leave now */
@@ -132,6 +149,21 @@ hand_back(cel_watch_t *w)
             "task %s[%s] has run %.0f ms: stopped consuming, %d unstarted "
             "task(s) handed back to the queue",
             w->name, w->id, (double)w->after_us / 1000.0, n);
+}
+
+/* With the consumers stopped, what the broker sent meanwhile is control
+ * only (a heartbeat, a channel it closed): read it, so that a channel
+ * closed under the run is known before the result goes out. */
+static void
+read_control(cel_watch_t *w)
+{
+    int n = 0;
+    int r = intact(w);
+
+    r = r != 0 ? r : hand_back_read(w, &n);
+    if (r != 0) {
+        w->error = r;
+    }
 }
 
 /* Gives back held tasks now due. Returns when to look again (monotonic
@@ -216,6 +248,9 @@ act(cel_watch_t *w, uint64_t seq)
     }
     if (w->after_us > 0 && w->error == 0) {
         next = earliest(next, give_back_due(w));
+    }
+    if (w->stopped && w->error == 0) {
+        read_control(w);
     }
     return w->error == 0 ? next : 0;
 }
@@ -361,11 +396,20 @@ cel__watch_end(cel_watch_t *w, cel_error_t *err)
          * next run must not wait for that */
         pthread_cond_signal(&w->wake);
     }
-    int r = w->error != 0 ? w->error : w->stopped ? 1 : 0;
+    if (w->stopped && w->error == 0) {
+        read_control(w); /* a close that came after the last look */
+    }
+    int r = w->error != 0 ? w->error
+            : w->reset    ? CEL__WATCH_RESET
+            : w->stopped  ? 1
+                          : 0;
     if (w->error != 0) {
         *err = w->err;
+    } else if (w->reset) {
+        cel_error_set(err, CEL_EBROKER, "%s", w->reset_why);
     }
     w->stopped = false;
+    w->reset = false;
     w->error = 0;
     w->name = w->id = "";
     pthread_mutex_unlock(&w->lock);

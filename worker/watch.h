@@ -28,10 +28,17 @@ cel_watch_t *cel__watch_start(cel_child_t *c, cel_held_t *held,
 /* cel__watch_stop stops and frees w (NULL is fine). */
 void cel__watch_stop(cel_watch_t *w);
 
+/* cel__watch_end's answer when the broker closed the channel while the
+ * task ran (its consumer_timeout): the channel is open again, but the
+ * task's delivery, and every other this child held, went back to the
+ * queue. */
+#define CEL__WATCH_RESET 2
+
 /* cel__watch_begin is called just before a task's function runs, and
  * cel__watch_end just after, before the child uses its connection again.
  * cel__watch_end returns 0 when the consumers still run, 1 when the
- * watcher stopped them (the child starts them again), or the broker error
+ * watcher stopped them (the child starts them again), CEL__WATCH_RESET
+ * (the broker's reason in err), or the broker error
  * that stopped the watcher, with its text in err. name and id (the task's,
  * for the log) are borrowed until cel__watch_end. Both accept NULL. */
 void cel__watch_begin(cel_watch_t *w, const char *name, const char *id);
