@@ -170,7 +170,9 @@ connect_named(cel_client_t *c, const char *suffix, int tries,
     }
     /* Of a failover list: the first node at the start, then the one after
      * the node last used (Celery's round-robin). */
-    bo.first_node = tries > 1 ? atomic_load(&c->node) + 1 : 0;
+    bo.first_node = tries == 1            ? 0
+                    : c->failover_shuffle ? (int)(cel_clock_now_us() % 997)
+                                          : atomic_load(&c->node) + 1;
     for (int i = 1; i <= tries; i++) {
         r = cel_broker_open(c->url, &bo, out, err);
         if (r == 0) {
@@ -245,6 +247,7 @@ cel_client_open(const cel_client_opts_t *opts, cel_client_t **out,
              o->queue_type && strcmp(o->queue_type, "quorum") == 0 ? "quorum"
                                                                    : "");
     c->delivery_limit = o->delivery_limit;
+    c->failover_shuffle = o->failover_shuffle;
     int r = open_connections(c, err);
     if (r != 0) {
         cel_client_close(c);
@@ -391,8 +394,10 @@ cel__client_revive(cel_client_t *c, cel_error_t *err)
         }
         return r;
     }
-    CEL_LOG(CEL_LOG_WARN, "producer: reconnected; results now come to %s",
-            c->reply_queue);
+    char where[600];
+    cel_broker_node(c->rx, where, sizeof(where));
+    CEL_LOG(CEL_LOG_WARN, "producer: reconnected to %s; results now come to %s",
+            where, c->reply_queue);
     atomic_store(&c->tx_suspect, true); /* what killed rx may have hit tx */
     c->dead = 0;
     cel_error_clear(&c->dead_err);

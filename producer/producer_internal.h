@@ -103,6 +103,7 @@ struct cel_client {
     atomic_int node;     /* of a failover list, the broker last connected to
                             (by either connection) */
     char queue_type[16]; /* cel_client_opts_t.queue_type, or "" */
+    bool failover_shuffle;
     int delivery_limit;
     char name[CEL_SHORTSTR_SIZE]; /* connection name */
     char origin[160];             /* the origin header of its tasks */

@@ -79,11 +79,14 @@ typedef struct {
                                    queue that exists is used as it is */
     int delivery_limit;         /* x-delivery-limit of those quorum queues;
                                    0: the broker's default */
+    bool failover_shuffle;      /* broker_url a ';' list: after a lost
+                                   connection try any node first, not the
+                                   next in turn (Celery's shuffle) */
 } cel_client_opts_t;
 
 #define CEL_CLIENT_OPTS_INIT                                                   \
     {                                                                          \
-        NULL, NULL, 0, NULL, 0, false, NULL, 0                                 \
+        NULL, NULL, 0, NULL, 0, false, NULL, 0, false                          \
     }
 
 /* cel_client_open connects and declares the client's reply queue. Returns
