@@ -18,7 +18,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define CALL_MS 3000
@@ -26,13 +25,8 @@
 static void
 set_watermark(const char *fraction)
 {
-    char cmd[1024];
-
-    snprintf(cmd, sizeof(cmd),
-             "%s/scripts/broker ctl set_vm_memory_high_watermark %s "
-             ">/dev/null",
-             CEL_SOURCE_DIR, fraction);
-    CHECK(system(cmd) == 0);
+    CHECK_EQ_INT(test_broker_ctl("set_vm_memory_high_watermark %s", fraction),
+                 0);
 }
 
 /* Is the node's memory alarm on? */
@@ -121,21 +115,16 @@ checks(void)
     CHECK(test_workerd_stop(w, SIGTERM, 20000) != -1);
 }
 
+static void
+clear_alarm(void)
+{
+    set_watermark("0.4"); /* whatever happened in the checks */
+}
+
 int
 main(void)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        checks();
-        fflush(NULL);
-        _exit(0);
-    }
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    set_watermark("0.4"); /* whatever happened in there */
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ_INT(test_guarded(checks, clear_alarm), 0);
     puts("ok");
     return 0;
 }

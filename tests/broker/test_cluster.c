@@ -159,6 +159,18 @@ checks(void)
     CHECK(test_workerd_stop(w, SIGTERM, 20000) != -1);
 }
 
+static void
+stop_cluster(void)
+{
+    char cmd[256];
+
+    for (int i = 0; i < 3; i++) {
+        node(i, "stop >/dev/null 2>&1");
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", run_dir);
+    CHECK(system(cmd) == 0);
+}
+
 int
 main(void)
 {
@@ -168,23 +180,7 @@ main(void)
     }
     snprintf(run_dir, sizeof(run_dir), "/tmp/celeriac-cluster-%d",
              (int)getpid());
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        checks();
-        fflush(NULL);
-        _exit(0);
-    }
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    for (int i = 0; i < 3; i++) {
-        node(i, "stop >/dev/null 2>&1");
-    }
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", run_dir);
-    CHECK(system(cmd) == 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ_INT(test_guarded(checks, stop_cluster), 0);
     puts("ok");
     return 0;
 }

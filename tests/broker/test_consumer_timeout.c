@@ -27,11 +27,7 @@
 static void
 set_timeout(const char *erlang)
 {
-    char cmd[1024];
-
-    snprintf(cmd, sizeof(cmd), "%s/scripts/broker ctl eval '%s' >/dev/null",
-             CEL_SOURCE_DIR, erlang);
-    CHECK(system(cmd) == 0);
+    CHECK_EQ_INT(test_broker_ctl("eval '%s'", erlang), 0);
 }
 
 static void
@@ -56,21 +52,16 @@ checks(void)
     unlink(w.log);
 }
 
+static void
+restore(void)
+{
+    set_timeout("application:unset_env(rabbit, consumer_timeout).");
+}
+
 int
 main(void)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        checks();
-        fflush(NULL);
-        _exit(0);
-    }
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    set_timeout("application:unset_env(rabbit, consumer_timeout).");
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ_INT(test_guarded(checks, restore), 0);
     puts("ok");
     return 0;
 }

@@ -19,42 +19,20 @@
 #include <cel/clock.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WAIT_MS 30000
-
-static void
-delete_queue(const char *name)
-{
-    char cmd[1024];
-
-    snprintf(cmd, sizeof(cmd),
-             "%s/scripts/broker ctl delete_queue '%s' >/dev/null",
-             CEL_SOURCE_DIR, name);
-    CHECK(system(cmd) == 0);
-}
 
 /* How many consumers queue name has; -1 when the broker has no such
  * queue. */
 static int
 consumers_of(const char *name)
 {
-    char cmd[1024], line[512];
-    int n = -1;
+    char line[512];
 
-    snprintf(cmd, sizeof(cmd),
-             "%s/scripts/broker ctl list_queues name consumers",
-             CEL_SOURCE_DIR);
-    FILE *f = popen(cmd, "r");
-    CHECK(f != NULL);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        size_t len = strlen(name);
-        if (strncmp(line, name, len) == 0 && line[len] == '\t') {
-            n = atoi(line + len + 1);
-        }
-    }
-    pclose(f);
-    return n;
+    test_queue_info(name, "consumers", line, sizeof(line));
+    return line[0] ? atoi(line + strlen(name) + 1) : -1;
 }
 
 static void
@@ -95,7 +73,7 @@ main(void)
 
     /* Idle: both children see the cancel, declare the queue again and
      * consume it, each on the connection it had. */
-    delete_queue(w.queue);
+    CHECK_EQ_INT(test_broker_ctl("delete_queue '%s'", w.queue), 0);
     wait_consumers(w.queue, 2);
     wait_log(w.log, "the broker cancelled consumer", 2);
     CHECK_EQ_INT(test_file_count(w.log, "connected; consuming"), 2);
@@ -105,7 +83,7 @@ main(void)
     cel_result_t *slow = slow_sum_delay(w.client, 1.5, 1, 1);
     CHECK(slow != NULL);
     wait_log(w.log, "Task slow_sum[", 1);
-    delete_queue(w.queue);
+    CHECK_EQ_INT(test_broker_ctl("delete_queue '%s'", w.queue), 0);
     test_expect_int(slow, 2, WAIT_MS);
     wait_consumers(w.queue, 2);
     test_expect_int(add_delay(w.client, 3, 4), 7, WAIT_MS);

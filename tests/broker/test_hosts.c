@@ -308,18 +308,7 @@ main(void)
     port = (base ? atoi(base) : 5672) + 4;
     snprintf(ns_prefix, sizeof(ns_prefix), "celeriac-%d", (int)getpid());
     snprintf(run_dir, sizeof(run_dir), "/tmp/celeriac-hosts-%d", (int)getpid());
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        checks();
-        fflush(NULL);
-        _exit(0);
-    }
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    cleanup();
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ_INT(test_guarded(checks, cleanup), 0);
     puts("ok");
     return 0;
 }

@@ -18,27 +18,6 @@
 
 #define WAIT_MS 30000
 
-/* The broker's line for queue name: "name\ttype\targuments". */
-static void
-queue_line(const char *name, char *out, size_t size)
-{
-    char cmd[1024], line[1024];
-
-    out[0] = '\0';
-    snprintf(cmd, sizeof(cmd),
-             "%s/scripts/broker ctl list_queues name type arguments",
-             CEL_SOURCE_DIR);
-    FILE *f = popen(cmd, "r");
-    CHECK(f != NULL);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        size_t len = strlen(name);
-        if (strncmp(line, name, len) == 0 && line[len] == '\t') {
-            snprintf(out, size, "%s", line);
-        }
-    }
-    pclose(f);
-}
-
 static cel_client_t *
 quorum_client(const char *queue, int delivery_limit)
 {
@@ -67,7 +46,7 @@ test_worker_on_quorum(void)
     cel_client_close(w.client); /* one that declares the queue alike */
     w.client = quorum_client(w.queue, 5);
     test_expect_int(add_delay(w.client, 1, 2), 3, WAIT_MS);
-    queue_line(w.queue, line, sizeof(line));
+    test_queue_info(w.queue, "type arguments", line, sizeof(line));
     CHECK_CONTAINS(line, "quorum");
     CHECK_CONTAINS(line, "x-delivery-limit");
 
@@ -99,7 +78,7 @@ test_existing_quorum_queue(void)
     cel_client_t *c = quorum_client(queue, 0);
     cel_result_t *r = add_delay(c, 20, 22); /* declares it, quorum */
     CHECK(r != NULL);
-    queue_line(queue, line, sizeof(line));
+    test_queue_info(queue, "type arguments", line, sizeof(line));
     CHECK_CONTAINS(line, "quorum");
     pid_t w = test_workerd_start(queue, 1, NULL, NULL); /* classic default */
     test_expect_int(r, 42, WAIT_MS);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,4 +169,59 @@ test_file_count(const char *path, const char *needle)
         fclose(f);
     }
     return n;
+}
+
+int
+test_broker_ctl(const char *fmt, ...)
+{
+    char args[1024], cmd[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof(cmd), "%s/scripts/broker ctl %s >/dev/null",
+             CEL_SOURCE_DIR, args);
+    return system(cmd);
+}
+
+void
+test_queue_info(const char *name, const char *columns, char *out, size_t size)
+{
+    char cmd[1024], line[1024];
+    size_t len = strlen(name);
+
+    out[0] = '\0';
+    snprintf(cmd, sizeof(cmd), "%s/scripts/broker ctl list_queues name %s",
+             CEL_SOURCE_DIR, columns);
+    FILE *f = popen(cmd, "r");
+    if (f == NULL) {
+        return;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, name, len) == 0 && line[len] == '\t') {
+            snprintf(out, size, "%s", line);
+        }
+    }
+    pclose(f);
+}
+
+int
+test_guarded(void (*checks)(void), void (*cleanup)(void))
+{
+    int status = 0;
+
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        checks();
+        fflush(NULL);
+        _exit(0);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+        status = -1;
+    }
+    cleanup();
+    return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0
+                                                                         : -1;
 }

@@ -38,4 +38,19 @@ int test_child_pids(pid_t ppid, pid_t *pids, int max);
  * needle (0 when the file cannot be read). */
 int test_file_count(const char *path, const char *needle);
 
+/* test_broker_ctl runs `scripts/broker ctl ARGS` (ARGS printf-style,
+ * output to /dev/null) on the suite's broker; returns system()'s status. */
+int test_broker_ctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* test_queue_info writes the broker's `list_queues name COLUMNS` line for
+ * queue name into out ("" when the broker has no such queue). */
+void test_queue_info(const char *name, const char *columns, char *out,
+                     size_t size);
+
+/* test_guarded runs checks in a child process, then cleanup in this one
+ * whatever became of them (a failed CHECK aborts the child only), for
+ * tests that change what others share: the broker's settings, network
+ * namespaces, extra nodes. Returns 0 when the checks passed. */
+int test_guarded(void (*checks)(void), void (*cleanup)(void));
+
 #endif
