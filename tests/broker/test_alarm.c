@@ -12,6 +12,7 @@
 
 #include "../examples/tasks.h"
 #include "check.h"
+#include "support/expect.h"
 #include "support/support.h"
 
 #include <cel/clock.h>
@@ -61,19 +62,6 @@ wait_alarm(bool want)
     }
 }
 
-static cel_client_t *
-open_client(const char *queue)
-{
-    cel_client_opts_t co = CEL_CLIENT_OPTS_INIT;
-    cel_error_t err = CEL_ERROR_INIT;
-    cel_client_t *c;
-
-    co.queue = queue;
-    co.broker_url = test_broker_url();
-    CHECK_OK(cel_client_open(&co, &c, &err));
-    return c;
-}
-
 static void
 checks(void)
 {
@@ -87,7 +75,7 @@ checks(void)
 
     /* No worker is needed: the task never gets past the broker's door. */
     int64_t t0 = cel_clock_now_ms();
-    cel_client_t *c = open_client(queue);
+    cel_client_t *c = test_client_open(queue);
     json_t *args = json_pack("[ii]", 1, 2);
     int r = cel_apply(c, "add", args, NULL, NULL, CALL_MS, &v, &err);
     CHECK_EQ_INT(r, CEL_EBLOCKED);
@@ -106,7 +94,7 @@ checks(void)
     set_watermark("0.4");
     wait_alarm(false);
     pid_t w = test_workerd_start(queue, 1, NULL, NULL);
-    c = open_client(queue);
+    c = test_client_open(queue);
     CHECK_OK(cel_apply(c, "add", args, NULL, NULL, 30000, &v, &err));
     CHECK_EQ_INT(json_integer_value(v), 3);
     json_decref(v);

@@ -13,6 +13,7 @@
 
 #include "../examples/tasks.h"
 #include "check.h"
+#include "support/expect.h"
 #include "support/support.h"
 
 #include <cel/clock.h>
@@ -100,19 +101,6 @@ check_all(int n)
     }
 }
 
-static cel_client_t *
-open_client(const char *queue)
-{
-    cel_error_t err = CEL_ERROR_INIT;
-    cel_client_opts_t co = CEL_CLIENT_OPTS_INIT;
-    cel_client_t *c;
-
-    co.queue = queue;
-    co.broker_url = test_broker_url();
-    CHECK_OK(cel_client_open(&co, &c, &err));
-    return c;
-}
-
 static void
 test_chaos(void)
 {
@@ -122,7 +110,7 @@ test_chaos(void)
     int fds[2];
 
     test_unique_name("test-chaos", queue, sizeof(queue));
-    cel_client_t *c = open_client(queue);
+    cel_client_t *c = test_client_open(queue);
     pid_t w = test_workerd_start(queue, 4, NULL, extra);
     CHECK(pipe(fds) == 0);
     pid_t killer = start_killer(w, fds[1]);
@@ -160,7 +148,7 @@ test_failover(void)
 
     memset(seen, 0, sizeof(seen));
     test_unique_name("test-failover", queue, sizeof(queue));
-    cel_client_t *c = open_client(queue);
+    cel_client_t *c = test_client_open(queue);
     pid_t a = test_workerd_start(queue, 2, NULL, NULL);
     pid_t b = test_workerd_start(queue, 2, NULL, NULL);
     cel_opts_t o = CEL_OPTS_INIT;

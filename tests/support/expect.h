@@ -49,6 +49,21 @@ typedef struct {
     cel_client_t *client;
 } test_worker_t;
 
+/* test_client_open opens a client of the suite's broker whose tasks go
+ * to queue. */
+static inline cel_client_t *
+test_client_open(const char *queue)
+{
+    cel_client_opts_t co = CEL_CLIENT_OPTS_INIT;
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_client_t *c;
+
+    co.queue = queue;
+    co.broker_url = test_broker_url();
+    CHECK_OK(cel_client_open(&co, &c, &err));
+    return c;
+}
+
 /* test_worker_open starts workerd with n children on a fresh queue named
  * after prefix (extra: NULL or more arguments, NULL-terminated), its log
  * in /tmp/<queue>.log when keep_log, and opens a client on that queue. */
@@ -56,18 +71,13 @@ static inline void
 test_worker_open(test_worker_t *w, const char *prefix, int n, bool keep_log,
                  const char *const *extra)
 {
-    cel_error_t err = CEL_ERROR_INIT;
-    cel_client_opts_t co = CEL_CLIENT_OPTS_INIT;
-
     test_unique_name(prefix, w->queue, sizeof(w->queue));
     w->log[0] = '\0';
     if (keep_log) {
         snprintf(w->log, sizeof(w->log), "/tmp/%s.log", w->queue);
     }
     w->pid = test_workerd_start(w->queue, n, w->log[0] ? w->log : NULL, extra);
-    co.queue = w->queue;
-    co.broker_url = test_broker_url();
-    CHECK_OK(cel_client_open(&co, &w->client, &err));
+    w->client = test_client_open(w->queue);
 }
 
 /* test_worker_close closes the client, stops workerd warm (it must exit
