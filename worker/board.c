@@ -5,6 +5,7 @@
 
 #include <cel/clock.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -51,6 +52,7 @@ cel__board_new(int nslots)
     memset(p, 0, board_size(nslots));
     cel_board_t *board = p;
     board->nslots = nslots;
+    board->master = getpid();
     return board;
 }
 
@@ -86,6 +88,14 @@ cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t)
     s->killed_at_limit = 0;
     atomic_thread_fence(memory_order_release);
     s->busy = 1;
+    atomic_thread_fence(memory_order_seq_cst); /* busy, then the master */
+    if (t->hard_limit_ms > 0) {
+        int64_t due = s->started_ms + t->hard_limit_ms;
+        int64_t wakes = atomic_load(&board->master_wakes_ms);
+        if (wakes == 0 || wakes > due) {
+            kill(board->master, SIGUSR1); /* it would sleep past the limit */
+        }
+    }
 }
 
 void

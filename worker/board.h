@@ -86,6 +86,11 @@ typedef struct {
                                    from its refusal of a result; 0: not yet */
     atomic_uint next_lost;
     atomic_int unreported; /* entries with report == 1 */
+    /* When the master will next look at the board on its own (monotonic
+     * ms; 0: not until a signal), and its pid: a child whose task has a
+     * hard limit due sooner wakes it (SIGUSR1). */
+    atomic_int_fast64_t master_wakes_ms;
+    pid_t master;
     cel_lost_t lost[CEL_LOST_MAX];
     int nslots;
     cel_slot_state_t slots[];

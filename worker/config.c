@@ -68,6 +68,8 @@ static const char usage_text[] =
     "      --soft-time-limit S     the task is told (SoftTimeLimitExceeded)\n"
     "      --max-tasks-per-child N replace a child after N tasks\n"
     "      --max-memory-per-child K replace a child whose RSS passes K KiB\n"
+    "      --shutdown-timeout S    a warm shutdown turns cold after S seconds\n"
+    "                              (default: waits for running tasks)\n"
     "  -h, --help                  show this help\n"
     "  -V, --version               show the version\n"
     "\n"
@@ -179,6 +181,7 @@ enum {
     OPT_FAILOVER,
     OPT_QUEUE_TYPE,
     OPT_DELIVERY_LIMIT,
+    OPT_SHUTDOWN_TIMEOUT,
 };
 
 static int
@@ -219,6 +222,12 @@ apply_task_option(int c, const char *arg, cel_worker_config_t *cfg,
                                    "--hand-back-after wants seconds (0: "
                                    "never)");
     case OPT_REJECT_LOST: cfg->reject_on_worker_lost = true; return 0;
+    case OPT_SHUTDOWN_TIMEOUT:
+        return parse_seconds(arg, &cfg->shutdown_timeout) == 0
+                   ? 0
+                   : cel_error_set(err, CEL_EINVAL,
+                                   "--shutdown-timeout wants seconds above "
+                                   "0");
     case OPT_TIME_LIMIT:
     case OPT_SOFT_LIMIT:
         if (parse_seconds(arg, c == OPT_TIME_LIMIT
@@ -264,6 +273,7 @@ static const struct option long_opts[] = {
     {"failover-strategy", required_argument, NULL, OPT_FAILOVER},
     {"queue-type", required_argument, NULL, OPT_QUEUE_TYPE},
     {"delivery-limit", required_argument, NULL, OPT_DELIVERY_LIMIT},
+    {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},

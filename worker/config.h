@@ -46,6 +46,8 @@ typedef struct {
     bool reject_on_worker_lost; /* requeue a task whose child died */
     double time_limit;          /* hard, seconds; 0: none */
     double soft_time_limit;     /* seconds; 0: none */
+    double shutdown_timeout;    /* a warm shutdown turns cold after this
+                                   long (seconds); 0: never, as Celery */
     long max_tasks_per_child;   /* 0: no limit */
     long max_memory_per_child;  /* KiB of RSS; 0: no limit */
 } cel_worker_config_t;

@@ -2,11 +2,15 @@
  *
  * The master keeps its signals blocked and takes them synchronously with
  * sigtimedwait, so there are no handlers and no races between a signal and
- * the process table. Order on each wake-up: reap, then act on the signal,
- * then respawn what is due. A child that lived less than a second is
- * restarted after a second, not at once, so a crashing child cannot spin.
- * The master also enforces hard time limits: it reads each task's start
- * from the board and kills a child whose task runs past its limit.
+ * the process table. It sleeps until its next deadline (a respawn, a
+ * running task's hard limit, the end of a warm shutdown's grace) or a
+ * signal; a child whose task has a hard limit due sooner than that wakes
+ * it with SIGUSR1. An idle worker's master does not wake at all. Order on each
+ * wake-up: reap, then act on the signal, then respawn what is due. A child that
+ * lived less than a second is restarted after a second, not at once, so a
+ * crashing child cannot spin. The master also enforces hard time limits: it
+ * reads each task's start from the board and kills a child whose task runs past
+ * its limit.
  *
  * Warm shutdown (first SIGTERM/SIGINT): children get SIGTERM, finish their
  * running task, report it, and exit; prefetched messages go back to the
@@ -29,6 +33,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +43,7 @@
 
 #define RESPAWN_DELAY_MS 1000
 #define MANY_CHILDREN    500 /* past this, warn about the broker's limits */
+#define READY_POLL_MS    50  /* how often to look for "ready" until then */
 
 typedef struct {
     pid_t pid;
@@ -55,9 +61,10 @@ typedef struct {
     int live;
     bool stopping;
     bool cold;
-    bool restart;    /* SIGHUP: run again once the children are gone */
-    bool announced;  /* "ready" was logged */
-    char where[600]; /* the broker URL, password redacted */
+    bool restart;       /* SIGHUP: run again once the children are gone */
+    bool announced;     /* "ready" was logged */
+    int64_t stop_at_ms; /* when the warm shutdown began */
+    char where[600];    /* the broker URL, password redacted */
 } cel_master_t;
 
 static void
@@ -234,12 +241,13 @@ signal_children(cel_master_t *m, int sig)
 static void
 on_signal(cel_master_t *m, int sig)
 {
-    if (sig == SIGCHLD || sig <= 0) {
+    if (sig == SIGCHLD || sig == SIGUSR1 || sig <= 0) {
         return;
     }
     if (sig == SIGHUP) {
         if (!m->stopping) {
             m->stopping = m->restart = true;
+            m->stop_at_ms = cel_clock_now_ms();
             CEL_LOG(CEL_LOG_WARN,
                     "warm restart (SIGHUP): waiting for running tasks to "
                     "finish, then starting again");
@@ -269,6 +277,7 @@ on_signal(cel_master_t *m, int sig)
     }
     if (!m->stopping) {
         m->stopping = true;
+        m->stop_at_ms = cel_clock_now_ms();
         CEL_LOG(CEL_LOG_WARN,
                 "warm shutdown (%s): waiting for running "
                 "tasks to finish; signal again for a cold shutdown",
@@ -319,16 +328,91 @@ announce_ready(cel_master_t *m)
             cfg->nqueues > 1 ? ",..." : "", m->where);
 }
 
+static int64_t
+earliest(int64_t a, int64_t b)
+{
+    return a == 0 ? b : b == 0 || b > a ? a : b;
+}
+
+/* When the master must look again with no signal (monotonic ms; 0:
+ * never): a respawn, a running task's hard limit, the end of a warm
+ * shutdown's grace, and every READY_POLL_MS until "ready" is logged (the
+ * children say they consume through the board only). */
+static int64_t
+next_deadline(const cel_master_t *m)
+{
+    int64_t at = 0;
+
+    for (int i = 0; i < m->cfg->concurrency; i++) {
+        const cel_child_slot_t *s = &m->slots[i];
+        const cel_slot_state_t *b = &m->board->slots[i];
+        if (s->pid == 0 && s->respawn && !m->stopping) {
+            at = earliest(at, s->respawn_at_ms);
+        }
+        if (s->pid > 0 && b->busy && b->hard_limit_ms > 0 &&
+            !s->killed_limit_ms) {
+            at = earliest(at, b->started_ms + b->hard_limit_ms + 1);
+        }
+    }
+    if (!m->announced && !m->stopping) {
+        at = earliest(at, cel_clock_now_ms() + READY_POLL_MS);
+    }
+    if (m->stopping && !m->cold && m->cfg->shutdown_timeout > 0) {
+        at = earliest(at, m->stop_at_ms +
+                              (int64_t)(m->cfg->shutdown_timeout * 1000));
+    }
+    return at;
+}
+
+/* Sleeps until a signal or until at (0: a signal only); returns the signal
+ * or 0. */
+static int
+wait_until(const sigset_t *set, int64_t at)
+{
+    if (at == 0) {
+        return sigwaitinfo(set, NULL);
+    }
+    int64_t ms = at - cel_clock_now_ms();
+    ms = ms < 0 ? 0 : ms;
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    return sigtimedwait(set, NULL, &ts);
+}
+
+/* A warm shutdown past its --shutdown-timeout turns cold. */
+static void
+enforce_grace(cel_master_t *m)
+{
+    double grace = m->cfg->shutdown_timeout;
+
+    if (!m->stopping || m->cold || grace <= 0 ||
+        cel_clock_now_ms() - m->stop_at_ms < (int64_t)(grace * 1000)) {
+        return;
+    }
+    m->cold = true;
+    m->restart = false;
+    CEL_LOG(CEL_LOG_WARN,
+            "warm shutdown took longer than --shutdown-timeout %gs: killing "
+            "%d children; their unacked tasks go back to the queue",
+            grace, m->live);
+    signal_children(m, SIGKILL);
+}
+
 static void
 master_loop(cel_master_t *m, const sigset_t *set)
 {
-    struct timespec tick = {0, 50 * 1000000L};
-
     while (m->live > 0 || (!m->stopping && any_respawning(m))) {
-        int sig = sigtimedwait(set, NULL, &tick);
+        /* 0 first: a child that starts a task with a hard limit while
+         * the deadline is worked out sees it and wakes the master, or the
+         * board shows the master its task (seq_cst on both sides). */
+        atomic_store(&m->board->master_wakes_ms, 0);
+        atomic_thread_fence(memory_order_seq_cst);
+        int64_t at = next_deadline(m);
+        atomic_store(&m->board->master_wakes_ms, at);
+        int sig = wait_until(set, at);
         reap(m);
         on_signal(m, sig);
         enforce_limits(m);
+        enforce_grace(m);
         respawn_due(m);
         if (!m->announced && !m->stopping) {
             announce_ready(m);
@@ -349,8 +433,13 @@ cel__supervisor_run(const cel_worker_config_t *cfg, const cel_registry_t *reg,
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGQUIT);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sigaddset(&set, SIGUSR1); /* a child: a hard limit is due sooner */
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
+        sigaction(SIGPIPE, &ign, NULL) != 0) {
+        cel_log_errno(CEL_LOG_ERROR, errno, "cannot set up signals");
+        return 1;
+    }
     m.board = cel__board_new(cfg->concurrency);
     m.slots = calloc((size_t)cfg->concurrency, sizeof(*m.slots));
     if (m.board == NULL || m.slots == NULL) {

@@ -10,7 +10,12 @@
 #include "support/expect.h"
 #include "support/support.h"
 
+#include "../examples/tasks.h"
+
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define WAIT_MS 30000
@@ -142,6 +147,75 @@ test_warm_shutdown(pid_t w)
     CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* The master's voluntary context switches so far (its wake-ups). */
+static long
+wakeups(pid_t pid)
+{
+    char path[64], line[128];
+    long n = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "voluntary_ctxt_switches:", 24) == 0) {
+            n = atol(line + 24);
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+/* An idle worker's master sleeps until a signal: no tick. (A fixed 50 ms
+ * tick made 40 wake-ups in these 2 s.) */
+static void
+test_idle_master(void)
+{
+    test_worker_t w;
+
+    test_worker_open(&w, "test-idle", 2, false, NULL);
+    test_expect_int(add_delay(w.client, 1, 1), 2, WAIT_MS);
+    cel_clock_sleep_ms(300, NULL); /* past the "ready" polling */
+    long before = wakeups(w.pid);
+    cel_clock_sleep_ms(2000, NULL);
+    long woke = wakeups(w.pid) - before;
+    printf("idle master: %ld wake-ups in 2 s\n", woke);
+    CHECK(woke <= 4);
+    /* A hard limit still comes on time: the child wakes the master. */
+    cel_opts_t o = CEL_OPTS_INIT;
+    o.time_limit = 0.5;
+    cel_result_t *r = slow_sum_apply_async(w.client, &o, 20.0, 1, 1);
+    const json_t *v;
+    cel_error_t err = CEL_ERROR_INIT;
+    CHECK_EQ_INT(cel_result_get(r, WAIT_MS, &v, &err), CEL_ETASK);
+    CHECK_STR_EQ(cel_result_exc_type(r), "TimeLimitExceeded");
+    cel_result_free(r);
+    test_worker_close(&w);
+}
+
+/* --shutdown-timeout: a warm shutdown that outlasts it turns cold. */
+static void
+test_shutdown_timeout(void)
+{
+    static const char *const extra[] = {"--shutdown-timeout", "1", NULL};
+    test_worker_t w;
+
+    test_worker_open(&w, "test-grace", 1, false, extra);
+    cel_result_t *slow = slow_sum_delay(w.client, 60.0, 1, 1);
+    CHECK(slow != NULL);
+    cel_clock_sleep_ms(500, NULL); /* it runs */
+    int64_t t0 = cel_clock_now_ms();
+    int status = test_workerd_stop(w.pid, SIGTERM, 20000);
+    int64_t took = cel_clock_now_ms() - t0;
+    printf("warm shutdown with a 60 s task and --shutdown-timeout 1: done "
+           "in %lld ms\n",
+           (long long)took);
+    CHECK(status != -1 && WIFEXITED(status));
+    CHECK(took < 15000); /* not the task's 60 s */
+    cel_result_free(slow);
+    cel_client_close(w.client);
+}
+
 int
 main(void)
 {
@@ -159,6 +233,8 @@ main(void)
     test_killed_child(w);
     test_warm_shutdown(w);
     cel_client_close(client);
+    test_idle_master();
+    test_shutdown_timeout();
     puts("ok");
     return 0;
 }
