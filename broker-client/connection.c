@@ -5,13 +5,17 @@
 #include <cel/clock.h>
 #include <cel/url.h>
 
+#include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <amqp_tcp_socket.h>
 
@@ -129,6 +133,35 @@ ms_to_tv(int64_t ms)
     return tv;
 }
 
+/* Why a TCP connection to u fails, in the system's words ("Connection
+ * refused"), found by trying once more within timeout_ms. */
+static const char *
+connect_reason(const cel_url_t *u, int timeout_ms)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    char port[16];
+    int e = ETIMEDOUT;
+
+    snprintf(port, sizeof(port), "%d", u->port);
+    if (getaddrinfo(u->host, port, &hints, &ai) != 0 || ai == NULL) {
+        return "the host name does not resolve";
+    }
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        e = errno;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        socklen_t len = sizeof(e);
+        if (e == EINPROGRESS && poll(&p, 1, timeout_ms) == 1) {
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
+        }
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return e == EINPROGRESS ? "no answer in time" : strerror(e);
+}
+
 static int
 connect_socket(cel_broker_t *b, const cel_url_t *u, const cel_broker_opts_t *o,
                cel_error_t *err)
@@ -146,6 +179,15 @@ connect_socket(cel_broker_t *b, const cel_url_t *u, const cel_broker_opts_t *o,
         return r;
     }
     int status = amqp_socket_open_noblock(sock, u->host, u->port, &tv);
+    if (status == AMQP_STATUS_SOCKET_ERROR) {
+        /* rabbitmq-c keeps the reason to itself: ask once more, for
+         * "Connection refused" and the like */
+        return cel_error_set(err, CEL_ECONN,
+                             "cannot connect to %.100s: %s (host %.100s, "
+                             "port %d)",
+                             where, connect_reason(u, o->connect_timeout_ms),
+                             u->host, u->port);
+    }
     if (status != AMQP_STATUS_OK) {
         return u->tls ? cel__tls_error(u, where, status, err)
                       : cel_error_set(err, CEL_ECONN,

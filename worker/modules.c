@@ -7,16 +7,38 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+/* -A libtasks.so means the file in the current folder, as a user who
+ * just built it expects; dlopen would search the library path for a name
+ * with no slash. A name not found here is still looked up there (an
+ * installed module). */
+static void *
+open_module(const char *path)
+{
+    char here[4096];
+
+    if (strchr(path, '/') == NULL && access(path, F_OK) == 0 &&
+        (size_t)snprintf(here, sizeof(here), "./%s", path) < sizeof(here)) {
+        return dlopen(here, RTLD_NOW | RTLD_LOCAL);
+    }
+    return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+}
 
 static int
 load_one(const char *path, cel_registry_t *reg, void **handle, cel_error_t *err)
 {
     size_t before = reg->count;
 
-    *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    *handle = open_module(path);
     if (*handle == NULL) {
-        return cel_error_set(err, CEL_EINVAL, "cannot load task module: %s",
-                             dlerror());
+        return cel_error_set(err, CEL_EINVAL, "cannot load task module: %s%s",
+                             dlerror(),
+                             strchr(path, '/') == NULL
+                                 ? " (a name with no slash is looked for in "
+                                   "the current folder, then on the "
+                                   "library path)"
+                                 : "");
     }
     cel_module_init_fn init;
     /* POSIX guarantees object and function pointers convert via dlsym. */
@@ -25,11 +47,12 @@ load_one(const char *path, cel_registry_t *reg, void **handle, cel_error_t *err)
         return cel_error_set(err, CEL_EINVAL, "%.80s has no %s function", path,
                              CEL_MODULE_INIT_SYMBOL);
     }
+    reg->refused[0] = '\0';
     int r = init(reg);
     if (r != 0) {
-        return cel_error_set(err, CEL_EINVAL,
-                             "%.80s: %s failed with %d (duplicate task name?)",
-                             path, CEL_MODULE_INIT_SYMBOL, r);
+        return cel_error_set(err, CEL_EINVAL, "%.80s: %s failed with %d%s%s",
+                             path, CEL_MODULE_INIT_SYMBOL, r,
+                             reg->refused[0] ? ": " : "", reg->refused);
     }
     CEL_LOG(CEL_LOG_INFO, "loaded %s: %zu tasks", path, reg->count - before);
     return 0;

@@ -3,6 +3,7 @@
  * and simpler. */
 #include "registry.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,8 +37,15 @@ cel__registry_find(const cel_registry_t *reg, const char *name)
 int
 cel_registry_add(cel_registry_t *reg, const char *name, cel_task_fn fn)
 {
-    if (name == NULL || name[0] == '\0' || fn == NULL ||
-        cel__registry_find(reg, name) != NULL) {
+    const char *why = name == NULL || name[0] == '\0' ? "a task with no name"
+                      : fn == NULL                    ? "no function for task"
+                      : cel__registry_find(reg, name) != NULL
+                          ? "registered twice (by this module or one loaded "
+                            "before it): task"
+                          : NULL;
+    if (why != NULL) {
+        snprintf(reg->refused, sizeof(reg->refused), "%s \"%.80s\"", why,
+                 name ? name : "");
         return CEL_EINVAL;
     }
     if (reg->count == reg->cap) {

@@ -12,6 +12,8 @@ struct cel_registry {
     } * entries;
     size_t count;
     size_t cap;
+    char refused[160]; /* why the last refused registration was, for the
+                          module loader's error; "" if none was */
 };
 
 void cel__registry_init(cel_registry_t *reg);

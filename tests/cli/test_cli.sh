@@ -39,7 +39,7 @@ expect 2 - 'must be a JSON array' call add '{"x": 1}' "${q[@]}"
 expect 2 - 'not JSON' call add '[1' "${q[@]}"
 expect 2 - 'usage' frobnicate
 expect 2 - '--timeout' call add '[1,2]' --timeout soon "${q[@]}"
-expect 1 - 'cannot connect' call add '[1, 2]' -b 'amqp://guest:s3cret@127.0.0.1:1//'
+expect 1 - 'Connection refused (host 127.0.0.1, port 1)' call add '[1, 2]' -b 'amqp://guest:s3cret@127.0.0.1:1//'
 # The password never shows in what celeriac prints.
 out="$("$build/bin/celeriac" call add '[1, 2]' -b 'amqp://guest:s3cret@127.0.0.1:1//' 2>&1)"
 if [[ "$out" == *s3cret* ]]; then echo "FAIL password printed: $out"; failed=$((failed + 1)); fi
@@ -101,6 +101,17 @@ expect_not_amqp http 'is not an AMQP 0-9-1 broker'
 "$build/bin/workerd" -A /nonexistent.so -b "$url" >/dev/null 2>&1
 [[ $? == 1 ]] && echo "ok   workerd with a missing module exits 1" ||
     { echo "FAIL workerd with a missing module"; failed=$((failed + 1)); }
+lib="$build/lib/libexample_tasks.so"
+out="$("$build/bin/workerd" -A "$lib" -A "$lib" -b "$url" 2>&1)"
+[[ $? == 1 && "$out" == *'registered twice'*'task "fun"'* ]] &&
+    echo "ok   a task name registered twice is named" ||
+    { echo "FAIL duplicate task name: $out"; failed=$((failed + 1)); }
+# A module named with no slash is the file in the current folder.
+out="$(cd "$build/lib" && timeout 5 "$build/bin/workerd" -A libexample_tasks.so \
+    -c 1 -Q "$queue-bare" -b "$url" -l info 2>&1)"
+[[ "$out" == *'loaded libexample_tasks.so: '*' tasks'* ]] &&
+    echo "ok   -A libexample_tasks.so loads from the current folder" ||
+    { echo "FAIL -A with a bare name: ${out:0:300}"; failed=$((failed + 1)); }
 
 echo "$failed failed"
 [[ $failed == 0 ]]
