@@ -53,7 +53,8 @@ typedef int (*cel_module_init_fn)(cel_registry_t *reg);
 
 /* cel_registry_add registers fn under name (copied). Returns 0, or
  * CEL_EINVAL for an empty or duplicate name. */
-int cel_registry_add(cel_registry_t *reg, const char *name, cel_task_fn fn);
+CEL_NODISCARD int cel_registry_add(cel_registry_t *reg, const char *name,
+                                   cel_task_fn fn);
 
 /* cel_task_fail records that the task raised exc_type (a Python exception
  * name such as "ValueError") with a formatted message, and returns NULL so
@@ -114,24 +115,29 @@ double cel_task_backoff(const cel_task_ctx_t *ctx, double base, double cap);
  * arguments, unknown keyword arguments and arguments given twice fail the
  * task with TypeError ("add() missing 1 required positional argument:
  * 'y'"). Returns 0 or -1. */
-int cel_args_check(cel_task_ctx_t *ctx, const json_t *args,
-                   const json_t *kwargs, size_t nparams,
-                   const char *const *names);
+CEL_NODISCARD int cel_args_check(cel_task_ctx_t *ctx, const json_t *args,
+                                 const json_t *kwargs, size_t nparams,
+                                 const char *const *names);
 
 /* cel_arg_* fetch parameter `name` at position pos (from args, else from
  * kwargs) with a type check: int wants a JSON integer; real accepts any
  * number; str a string (borrowed); bool true or false; json anything
  * (borrowed). A wrong type fails the task with TypeError. Returns 0 or -1. */
-int cel_arg_int(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
-                size_t pos, const char *name, int64_t *out);
-int cel_arg_real(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
-                 size_t pos, const char *name, double *out);
-int cel_arg_str(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
-                size_t pos, const char *name, const char **out);
-int cel_arg_bool(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
-                 size_t pos, const char *name, bool *out);
-int cel_arg_json(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
-                 size_t pos, const char *name, const json_t **out);
+CEL_NODISCARD int cel_arg_int(cel_task_ctx_t *ctx, const json_t *args,
+                              const json_t *kwargs, size_t pos,
+                              const char *name, int64_t *out);
+CEL_NODISCARD int cel_arg_real(cel_task_ctx_t *ctx, const json_t *args,
+                               const json_t *kwargs, size_t pos,
+                               const char *name, double *out);
+CEL_NODISCARD int cel_arg_str(cel_task_ctx_t *ctx, const json_t *args,
+                              const json_t *kwargs, size_t pos,
+                              const char *name, const char **out);
+CEL_NODISCARD int cel_arg_bool(cel_task_ctx_t *ctx, const json_t *args,
+                               const json_t *kwargs, size_t pos,
+                               const char *name, bool *out);
+CEL_NODISCARD int cel_arg_json(cel_task_ctx_t *ctx, const json_t *args,
+                               const json_t *kwargs, size_t pos,
+                               const char *name, const json_t **out);
 
 #ifdef __cplusplus
 }
