@@ -27,6 +27,8 @@ struct cel_broker {
                            list's length */
     char task_queue_type[16]; /* "quorum", or "" (classic, no argument) */
     int task_delivery_limit;  /* x-delivery-limit of task queues, 0: none */
+    int64_t last_consumers;   /* the last queue.declare-ok's consumer count;
+                                 -1: none came */
     bool blocked;             /* connection.blocked came, unblocked not yet */
     char blocked_why[128];    /* its reason (a resource alarm) */
 };

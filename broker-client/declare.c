@@ -93,10 +93,17 @@ cel_broker_declare_queue(cel_broker_t *b, const char *name,
         add_arg(entries, &n, "x-delivery-limit", o->delivery_limit);
     }
     amqp_table_t args = {n, n ? entries : NULL};
-    amqp_queue_declare(b->conn, b->channel, amqp_cstring_bytes(name),
-                       o->passive, o->durable, o->exclusive, o->auto_delete,
-                       args);
+    amqp_queue_declare_ok_t *ok = amqp_queue_declare(
+        b->conn, b->channel, amqp_cstring_bytes(name), o->passive, o->durable,
+        o->exclusive, o->auto_delete, args);
+    b->last_consumers = ok != NULL ? (int64_t)ok->consumer_count : -1;
     return reply(b, "queue.declare", err);
+}
+
+int64_t
+cel_broker_last_consumers(const cel_broker_t *b)
+{
+    return b->last_consumers;
 }
 
 int

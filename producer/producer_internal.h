@@ -116,7 +116,9 @@ struct cel_client {
     cel_broker_t *tx;
     atomic_bool tx_suspect; /* the reply connection died: look at tx too */
     char default_queue[CEL_SHORTSTR_SIZE];
-    char *declared[CEL_MAX_DECLARED]; /* task queues declared already */
+    char *declared[CEL_MAX_DECLARED];       /* task queues declared already */
+    char unserved_queue[CEL_SHORTSTR_SIZE]; /* one of them the broker said
+                                               had no consumer, "" */
     int ndeclared;
     unsigned sends; /* to read replies now and then while sending */
 };
@@ -148,6 +150,11 @@ int cel__client_reopen_tx(cel_client_t *c, cel_error_t *err);
  * (its reason in why)? Reads what it sent first, unless a send holds the
  * connection (then false). Any lock may be held. */
 bool cel__client_blocked(cel_client_t *c, char *why, size_t size);
+
+/* cel__client_unserved copies a task queue the broker said had no
+ * consumer when this client declared it (false when none did, or when a
+ * send holds the lock). Any lock may be held. */
+bool cel__client_unserved(cel_client_t *c, char *queue, size_t size);
 
 /* cel__lose_pending, with the lock held: the reply connection died, so
  * every pending result is lost (its wait fails with the reason; its

@@ -241,6 +241,13 @@ timed_out(cel_client_t *c, const char *what, int64_t timeout_ms,
                              "reached it",
                              what, (long long)timeout_ms, why);
     }
+    char queue[CEL_SHORTSTR_SIZE];
+    if (cel__client_unserved(c, queue, sizeof(queue))) {
+        return cel_error_set(err, CEL_ETIMEDOUT,
+                             "%s after %lld ms; queue %.40s had no consumer "
+                             "when first used: its name misspelt?",
+                             what, (long long)timeout_ms, queue);
+    }
     return cel_error_set(err, CEL_ETIMEDOUT, "%s after %lld ms", what,
                          (long long)timeout_ms);
 }

@@ -23,6 +23,10 @@ ensure_queue(cel_client_t *c, const char *queue, cel_error_t *err)
         }
     }
     int r = cel_broker_declare_task_queue(c->tx, queue, err);
+    if (r == 0 && cel_broker_last_consumers(c->tx) == 0) {
+        /* for a wait that runs out: a misspelt queue name? */
+        snprintf(c->unserved_queue, sizeof(c->unserved_queue), "%s", queue);
+    }
     if (r == 0 && c->ndeclared < CEL_MAX_DECLARED) {
         c->declared[c->ndeclared] = strdup(queue);
         c->ndeclared += c->declared[c->ndeclared] != NULL;
@@ -100,6 +104,17 @@ not_blocked(cel_client_t *c, cel_error_t *err)
     return cel_error_set(err, CEL_EBLOCKED,
                          "not sent: the broker is blocking publishing (%s)",
                          why);
+}
+
+bool
+cel__client_unserved(cel_client_t *c, char *queue, size_t size)
+{
+    if (pthread_mutex_trylock(&c->send_lock) != 0) {
+        return false;
+    }
+    snprintf(queue, size, "%s", c->unserved_queue);
+    pthread_mutex_unlock(&c->send_lock);
+    return queue[0] != '\0';
 }
 
 bool

@@ -101,6 +101,8 @@ expect_not_amqp http 'is not an AMQP 0-9-1 broker'
 "$build/bin/workerd" -A /nonexistent.so -b "$url" >/dev/null 2>&1
 [[ $? == 1 ]] && echo "ok   workerd with a missing module exits 1" ||
     { echo "FAIL workerd with a missing module"; failed=$((failed + 1)); }
+expect 3 - 'had no consumer when first used' call add '[1, 2]' \
+    -Q "nobody-reads-$queue" -b "$url" --timeout 0.5
 lib="$build/lib/libexample_tasks.so"
 out="$("$build/bin/workerd" -A "$lib" -A "$lib" -b "$url" 2>&1)"
 [[ $? == 1 && "$out" == *'registered twice'*'task "fun"'* ]] &&

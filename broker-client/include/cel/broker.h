@@ -108,6 +108,10 @@ CEL_NODISCARD int cel_broker_bind(cel_broker_t *b, const char *queue,
 CEL_NODISCARD int cel_broker_delete_queue(cel_broker_t *b, const char *name,
                                           cel_error_t *err);
 
+/* cel_broker_last_consumers is how many consumers the broker said the last
+ * queue declared on b had (its queue.declare-ok), or -1 when none came. */
+int64_t cel_broker_last_consumers(const cel_broker_t *b);
+
 /* cel_broker_declare_task_queue declares a Celery task queue exactly as
  * kombu does for Queue(name, Exchange(name, 'direct'), routing_key=name):
  * the durable direct exchange, the durable queue with no arguments (or,
