@@ -5,7 +5,10 @@
  * dies, the master reads that slot and records the task as lost. A child
  * that is then handed the redelivered message finds it in the lost list and
  * reports WorkerLostError instead of running it again, so one task that
- * kills its child cannot kill child after child. */
+ * kills its child cannot kill child after child. The fields that two
+ * processes read and write are C11 atomics (lock-free on the platforms
+ * workerd builds for, so they work across the shared mapping); the text
+ * beside them is published by a release fence before busy is set. */
 #ifndef CEL_WORKER_BOARD_H
 #define CEL_WORKER_BOARD_H
 
@@ -28,20 +31,20 @@ typedef struct {
 } cel_task_key_t;
 
 typedef struct {
-    volatile sig_atomic_t busy;      /* written by the child only */
-    volatile pid_t pid;              /* the child that set busy */
-    volatile sig_atomic_t consuming; /* the child's consumers are up */
-    volatile sig_atomic_t retiring;  /* the child leaves on purpose (max
+    atomic_int busy;                 /* written by the child only */
+    _Atomic pid_t pid;               /* the child that set busy */
+    atomic_int consuming;            /* the child's consumers are up */
+    atomic_int retiring;             /* the child leaves on purpose (max
                                         tasks or memory): replace it at once.
                                         Never read from an exit code, which a
                                         task can choose too. */
-    volatile int64_t started_ms;     /* monotonic, when the task began */
-    volatile int64_t hard_limit_ms;  /* the task's hard limit, 0: none */
-    volatile sig_atomic_t acked;     /* acked early: no redelivery will come */
-    volatile sig_atomic_t killed_at_limit; /* the master killed the child
-                                              at the task's hard limit */
-    cel_task_key_t key;                    /* the task's whole id, hashed */
-    char task_id[CEL_SHORTSTR_SIZE];       /* its first bytes, for logs */
+    _Atomic int64_t started_ms;      /* monotonic, when the task began */
+    _Atomic int64_t hard_limit_ms;   /* the task's hard limit, 0: none */
+    atomic_int acked;                /* acked early: no redelivery will come */
+    atomic_int killed_at_limit;      /* the master killed the child
+                                        at the task's hard limit */
+    cel_task_key_t key;              /* the task's whole id, hashed */
+    char task_id[CEL_SHORTSTR_SIZE]; /* its first bytes, for logs */
     char why[96]; /* why a child left mid-task on purpose, "" if not */
     /* The last task whose finishing (publishing its canvas, result or ack)
      * broke this child's connection, and how often: the broker closes a
