@@ -274,9 +274,10 @@ take(cel_child_t *c, cel_held_t *held, int r, cel_delivery_t *d,
     return r != 0 ? SERVE_BROKEN : 0;
 }
 
-/* The broker closed the channel (and it was opened again): what the child
- * held on it went back to the queue, held eta tasks included, and the
- * consumers and their window went with it. */
+/* The channel is gone (the broker closed it and it was opened again, or
+ * the connection went): what the child held on it went back to the queue,
+ * held eta tasks included, and the consumers and their window went with
+ * it. */
 static void
 forget_channel(cel_child_t *c, cel_held_t *held)
 {
@@ -372,14 +373,14 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
     child_signals(master);
     cel__guard_init();
     int ok = cel__held_init(&held) == 0;
+    /* The window holds about as much work as a task may run before its
+     * child hands the rest back (the default's, when that is off). */
+    int64_t after_us = hand_back_us(cfg);
     cel__window_init(&c.window, cfg->prefetch_multiplier,
-                     (int64_t)(cel_clock_span_s(cfg->hand_back_after > 0
-                                                    ? cfg->hand_back_after
-                                                    : CEL_HAND_BACK_AFTER_S) *
-                               1e6));
-    c.watch = ok ? cel__watch_start(&c, &held, hand_back_us(cfg),
-                                    cfg->heartbeat_s > 0)
-                 : NULL;
+                     after_us > 0 ? after_us
+                                  : (int64_t)(CEL_HAND_BACK_AFTER_S * 1e6));
+    c.watch =
+        ok ? cel__watch_start(&c, &held, after_us, cfg->heartbeat_s > 0) : NULL;
     while (ok && !cel__child_stop) {
         if (connect_broker(&c) != 0) {
             break;
@@ -391,11 +392,8 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
         } else {
             (void)cel__flush_acks(&c); /* or they would run again */
         }
-        c.acks_due = 0;
-        c.holding = false;
-        c.consuming = false;
+        forget_channel(&c, &held);
         board->slots[slot].consuming = 0;
-        cel__held_drop(&held);
         /* Closing returns prefetched, unstarted messages to the queue. */
         cel_broker_close(c.broker);
         c.broker = NULL;

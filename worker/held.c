@@ -128,25 +128,40 @@ return_due(cel_child_t *c, cel_held_t *h, int64_t now, int64_t *next_us)
     return r;
 }
 
+/* Takes the next task held whole that is due by now out of the table
+ * into *out (the scan goes on from *i), noting the due times of those it
+ * passes in *next_us. false when none is left. Out of the table before it
+ * runs: the watcher gives back what the table holds while a task runs
+ * (watch.c). */
+static bool
+take_due(cel_held_t *h, int64_t now, int *i, int64_t *next_us,
+         cel_held_full_t *out)
+{
+    while (*i < h->nfull) {
+        cel_held_full_t *e = &h->full[*i];
+        if (e->due_us > now) {
+            note_next(e->due_us, next_us);
+            ++*i;
+            continue;
+        }
+        *out = *e;
+        *e = h->full[--h->nfull];
+        h->full_bytes -= out->d.env.body_len;
+        return true;
+    }
+    return false;
+}
+
 int
 cel__held_run_due(cel_child_t *c, cel_held_t *h, int64_t *next_us)
 {
     int64_t now = cel_clock_wall_us();
+    cel_held_full_t e;
     int r = 0;
 
     *next_us = 0;
-    for (int i = 0; i < h->nfull && r == 0;) {
+    for (int i = 0; r == 0 && take_due(h, now, &i, next_us, &e);) {
         int64_t again = 0;
-        cel_held_full_t e = h->full[i];
-        if (e.due_us > now) {
-            note_next(e.due_us, next_us);
-            i++;
-            continue;
-        }
-        /* Out of the table before it runs: the watcher gives back what
-         * the table holds while a task runs (watch.c). */
-        h->full[i] = h->full[--h->nfull];
-        h->full_bytes -= e.d.env.body_len;
         r = cel__execute(c, &e.d, &again);
         if (r == CEL__HOLD) { /* the clock went back: hold it again */
             h->full_bytes += e.d.env.body_len;
@@ -169,20 +184,13 @@ cel__held_give_back(cel_child_t *c, cel_held_t *h, int64_t *next_us, int *n)
     cel_error_t err = CEL_ERROR_INIT;
     int64_t now = cel_clock_wall_us();
     size_t nlight = h->nlight;
+    cel_held_full_t e;
     int r = 0;
 
     *next_us = 0;
-    for (int i = 0; i < h->nfull && r == 0;) {
-        cel_held_full_t *e = &h->full[i];
-        if (e->due_us > now) {
-            note_next(e->due_us, next_us);
-            i++;
-            continue;
-        }
-        r = cel_broker_reject(c->broker, e->d.delivery_tag, true, &err);
-        h->full_bytes -= e->d.env.body_len;
-        cel_delivery_clear(&e->d);
-        *e = h->full[--h->nfull];
+    for (int i = 0; r == 0 && take_due(h, now, &i, next_us, &e);) {
+        r = cel_broker_reject(c->broker, e.d.delivery_tag, true, &err);
+        cel_delivery_clear(&e.d);
         ++*n;
     }
     if (r != 0) {
