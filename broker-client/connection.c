@@ -212,7 +212,7 @@ login_error(const cel_url_t *u, amqp_rpc_reply_t r, int64_t limit_ms,
     if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION) {
         int code = server_close_text(&r, text, sizeof(text));
         if (code == AMQP_ACCESS_REFUSED || code == AMQP_NOT_ALLOWED) {
-            return cel_error_set(err, CEL_ECONN,
+            return cel_error_set(err, CEL_EAUTH,
                                  "login refused for user %.64s on vhost %.64s "
                                  "(wrong user, password or vhost?): %.60s",
                                  u->user, u->vhost, text);

@@ -301,7 +301,7 @@ cel_clock_sleep_ms(int64_t ms, volatile int *stop)
             return 0;
         }
         if (stop != NULL && *stop) {
-            return -1;
+            return 1;
         }
         struct timespec ts = {.tv_sec = (time_t)(left / 1000),
                               .tv_nsec = (long)(left % 1000) * 1000000L};

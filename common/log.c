@@ -26,11 +26,11 @@ cel_log_set_level(cel_log_level_t level)
 }
 
 int
-cel_log_parse_level(const char *name)
+cel_log_parse_level(const char *name, cel_log_level_t *out)
 {
     static const struct {
         const char *name;
-        int level;
+        cel_log_level_t level;
     } names[] = {
         {"critical", CEL_LOG_ERROR}, {"error", CEL_LOG_ERROR},
         {"warning", CEL_LOG_WARN},   {"warn", CEL_LOG_WARN},
@@ -38,10 +38,11 @@ cel_log_parse_level(const char *name)
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcasecmp(name, names[i].name) == 0) {
-            return names[i].level;
+            *out = names[i].level;
+            return 0;
         }
     }
-    return -1;
+    return CEL_EINVAL;
 }
 
 void

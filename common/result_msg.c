@@ -26,15 +26,16 @@ cel_state_name(cel_state_t state)
 }
 
 int
-cel_state_parse(const char *name)
+cel_state_parse(const char *name, cel_state_t *out)
 {
     for (size_t i = 0; name && i < sizeof(state_names) / sizeof(*state_names);
          i++) {
         if (strcmp(name, state_names[i]) == 0) {
-            return (int)i;
+            *out = (cel_state_t)i;
+            return 0;
         }
     }
-    return -1;
+    return CEL_EINVAL;
 }
 
 bool
@@ -115,12 +116,10 @@ cel_result_decode(const char *body, size_t len, cel_result_msg_t *out,
     out->task_id = json_string_value(json_object_get(out->body, "task_id"));
     const char *status =
         json_string_value(json_object_get(out->body, "status"));
-    int state = cel_state_parse(status);
-    if (out->task_id == NULL || state < 0) {
+    if (out->task_id == NULL || cel_state_parse(status, &out->state) != 0) {
         return cel_error_set(err, CEL_EPROTO,
                              "result lacks a task_id or a known status");
     }
-    out->state = (cel_state_t)state;
     out->result = json_object_get(out->body, "result");
     out->traceback = json_string_value(json_object_get(out->body, "traceback"));
     return 0;

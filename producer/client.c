@@ -8,6 +8,7 @@
 #include <cel/log.h>
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,36 @@ cel_error_t *
 cel__client_error(void)
 {
     return &thread_error;
+}
+
+void
+cel__client_log(const cel_client_t *c, int level, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+
+    if (c->log == NULL) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    c->log(level, line, c->log_arg);
+}
+
+void
+cel_client_log_stderr(int level, const char *line, void *arg)
+{
+    (void)level;
+    (void)arg;
+    fprintf(stderr, "celeriac: producer: %s\n", line);
+}
+
+int
+cel_client_errcode(const cel_client_t *c)
+{
+    (void)c;
+    return thread_error.code;
 }
 
 const char *
@@ -181,11 +212,11 @@ connect_named(cel_client_t *c, const char *suffix, int tries,
         if (r == 0 || i == tries) {
             break;
         }
-        CEL_LOG(CEL_LOG_WARN,
-                "producer: %s; reconnecting in %.1fs (attempt %d "
-                "of %d)",
-                err ? err->text : "cannot connect", (double)backoff / 1000.0,
-                i + 1, tries);
+        cel__client_log(c, CEL_LOG_WARN,
+                        "%s; reconnecting in %.1fs (attempt %d "
+                        "of %d)",
+                        err ? err->text : "cannot connect",
+                        (double)backoff / 1000.0, i + 1, tries);
         (void)cel_clock_sleep_ms(backoff, NULL);
         backoff *= 2;
     }
@@ -237,6 +268,8 @@ cel_client_open(const cel_client_opts_t *opts, cel_client_t **out,
     c->result_expires_ms = o->result_expires_ms;
     c->connect_timeout_ms = o->connect_timeout_ms;
     c->celery_workers = o->celery_workers;
+    c->log = o->log;
+    c->log_arg = o->log_arg;
     if (o->queue_type != NULL && strcmp(o->queue_type, "quorum") != 0 &&
         strcmp(o->queue_type, "classic") != 0) {
         cel_client_close(c);
@@ -339,8 +372,8 @@ cel__client_redeclare(cel_client_t *c, cel_error_t *err)
     int64_t gone_ms = (r == 0 ? c->ok_at_ms : cel_clock_now_ms()) - ok_at;
 
     memcpy(c->deleted_queue, c->reply_queue, sizeof(c->deleted_queue));
-    CEL_LOG(CEL_LOG_WARN, "producer: the reply queue %s was deleted; %s",
-            c->reply_queue, r == 0 ? "declared it again" : err->text);
+    cel__client_log(c, CEL_LOG_WARN, "the reply queue %s was deleted; %s",
+                    c->reply_queue, r == 0 ? "declared it again" : err->text);
     if (c->pending.count == 0) {
         return r;
     }
@@ -348,19 +381,19 @@ cel__client_redeclare(cel_client_t *c, cel_error_t *err)
         snprintf(c->dropped_why, sizeof(c->dropped_why),
                  " and was not declared again");
     } else if (!may_be_lost(c, gone_ms, unread)) {
-        CEL_LOG(CEL_LOG_WARN,
-                "producer: %zu result(s) pending stay pending: the queue "
-                "was gone for %.1f s at most, and workerd publishes a "
-                "result again for %d s",
-                c->pending.count, (double)gone_ms / 1000.0,
-                CEL_RETURN_WINDOW_MS / 1000);
+        cel__client_log(c, CEL_LOG_WARN,
+                        "%zu result(s) pending stay pending: the queue "
+                        "was gone for %.1f s at most, and workerd publishes a "
+                        "result again for %d s",
+                        c->pending.count, (double)gone_ms / 1000.0,
+                        CEL_RETURN_WINDOW_MS / 1000);
         return 0;
     }
     c->lost_why = "the reply queue was deleted";
-    CEL_LOG(CEL_LOG_WARN,
-            "producer: %zu result(s) pending fail: the reply "
-            "queue was deleted%s",
-            c->pending.count, c->dropped_why);
+    cel__client_log(c, CEL_LOG_WARN,
+                    "%zu result(s) pending fail: the reply "
+                    "queue was deleted%s",
+                    c->pending.count, c->dropped_why);
     cel__pending_take_all(&c->pending, drop);
     return r;
 }
@@ -396,8 +429,9 @@ cel__client_revive(cel_client_t *c, cel_error_t *err)
     }
     char where[600];
     cel_broker_node(c->rx, where, sizeof(where));
-    CEL_LOG(CEL_LOG_WARN, "producer: reconnected to %s; results now come to %s",
-            where, c->reply_queue);
+    cel__client_log(c, CEL_LOG_WARN,
+                    "reconnected to %s; results now come to %s", where,
+                    c->reply_queue);
     atomic_store(&c->tx_suspect, true); /* what killed rx may have hit tx */
     c->dead = 0;
     cel_error_clear(&c->dead_err);

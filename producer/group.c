@@ -15,7 +15,10 @@ cel_group_new(cel_client_t *c)
 {
     cel_group_t *g = calloc(1, sizeof(*g));
 
-    if (g != NULL) {
+    if (g == NULL) {
+        cel_error_set(cel__client_error(), CEL_ENOMEM,
+                      "out of memory for a group");
+    } else {
         g->client = c;
         cel__lock(c);
         c->refs++;

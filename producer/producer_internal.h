@@ -105,6 +105,8 @@ struct cel_client {
     char queue_type[16]; /* cel_client_opts_t.queue_type, or "" */
     bool failover_shuffle;
     int delivery_limit;
+    cel_client_log_fn *log; /* cel_client_opts_t.log, or NULL */
+    void *log_arg;
     char name[CEL_SHORTSTR_SIZE]; /* connection name */
     char origin[160];             /* the origin header of its tasks */
     int64_t result_expires_ms;
@@ -163,6 +165,10 @@ void cel__lose_pending(cel_client_t *c);
 
 /* cel__client_error is the calling thread's last error record. */
 cel_error_t *cel__client_error(void);
+
+/* cel__client_log hands one line to the program's logger, if it set one. */
+void cel__client_log(const cel_client_t *c, int level, const char *fmt, ...)
+    CEL_PRINTF(3, 4);
 
 /* Locking: cel__lock/cel__unlock wrap the client lock. cel__unref drops a
  * reference with the lock held, unlocks, and frees the client when it was

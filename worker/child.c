@@ -134,6 +134,10 @@ connect_broker(cel_child_t *c)
     opts.delivery_limit = c->cfg->delivery_limit;
     while (!cel__child_stop) {
         opts.first_node = next_node(c, &seed);
+        CEL_LOG(CEL_LOG_DEBUG,
+                "opening connection \"%s\" (broker %d of the list, "
+                "heartbeat %d s)",
+                name, opts.first_node + 1, opts.heartbeat_s);
         int r = cel_broker_open(c->cfg->broker_url, &opts, &c->broker, &err);
         if (r == 0 && (r = cel__consumers_start(c, true, &err)) == 0) {
             log_connected(c);

@@ -326,8 +326,7 @@ apply_option(int c, const char *arg, cel_worker_config_t *cfg, cel_error_t *err)
         expand_hostname(arg, cfg->hostname, sizeof(cfg->hostname));
         return 0;
     case 'l':
-        cfg->loglevel = cel_log_parse_level(arg);
-        return cfg->loglevel >= 0
+        return cel_log_parse_level(arg, &cfg->loglevel) == 0
                    ? 0
                    : cel_error_set(err, CEL_EINVAL, "unknown log level %.40s",
                                    arg);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include <cel/error.h>
+#include <cel/log.h>
 
 #define CEL_MAX_APPS   8
 #define CEL_MAX_QUEUES 16
@@ -32,7 +33,7 @@ typedef struct {
     int nqueues;
     const char *broker_url;     /* -b, CELERIAC_BROKER_URL, or the default */
     char hostname[256];         /* -n, after %h/%n/%d expansion */
-    int loglevel;               /* -l */
+    cel_log_level_t loglevel;   /* -l */
     int prefetch_multiplier;    /* per child; 0: adaptive (window.h) */
     double hand_back_after;     /* seconds; 0: never (watch.h) */
     size_t max_message_bytes;   /* larger task bodies fail unread */

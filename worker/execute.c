@@ -338,6 +338,27 @@ watched(cel_child_t *c, const cel_task_msg_t *m)
     return 0;
 }
 
+/* -l debug: what the task is called with and how it came, as Celery's
+ * "TaskPool: Apply" line shows it. */
+static void
+log_apply(const cel_delivery_t *d, const cel_task_msg_t *m)
+{
+    char args[256], kwargs[256];
+
+    if (cel_log_threshold < CEL_LOG_DEBUG) {
+        return;
+    }
+    cel_pyrepr(m->args, true, args, sizeof(args));
+    cel_pyrepr(m->kwargs, false, kwargs, sizeof(kwargs));
+    CEL_LOG(CEL_LOG_DEBUG,
+            "TaskPool: apply %s[%s] args:%s kwargs:%s (delivery %llu from "
+            "%s/%s%s, retries %lld%s%s)",
+            m->task, m->id, args, kwargs, (unsigned long long)d->delivery_tag,
+            d->exchange[0] ? d->exchange : "''", d->routing_key,
+            d->redelivered ? ", redelivered" : "", (long long)m->retries,
+            m->eta ? ", eta " : "", m->eta ? m->eta : "");
+}
+
 static int
 end_run(cel_child_t *c, json_t *value, cel_task_ctx_t *ctx, int r)
 {
@@ -366,6 +387,7 @@ run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
         return r; /* not acked: it will be redelivered, run it then */
     }
     CEL_LOG(CEL_LOG_INFO, "Task %s[%s] received", m->task, m->id);
+    log_apply(d, m);
     cel__watch_begin(c->watch, m->task, m->id);
     int64_t t0 = cel_clock_now_us();
     json_t *value = run_task(c, m, fn, &ctx);

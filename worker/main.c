@@ -1,5 +1,7 @@
-/* main.c: workerd's entry: settings, task modules, then the supervisor.
- * Exit codes: 0 after a shutdown, 1 on a start-up failure, 2 on misuse.
+/* main.c: workerd's entry: settings, task modules, a login check, then
+ * the supervisor. Exit codes: 0 after a shutdown, 1 on a start-up failure
+ * (a module that will not load, a broker that refuses the login), 2 on
+ * misuse.
  * After a warm restart (SIGHUP) it runs its own executable again with the
  * same arguments, so new task modules and a new binary are picked up. */
 #include "config.h"
@@ -7,6 +9,7 @@
 #include "registry.h"
 #include "supervisor.h"
 
+#include <cel/broker.h>
 #include <cel/log.h>
 
 #include <errno.h>
@@ -36,6 +39,33 @@ own_path(char *out, size_t size)
     if (n <= 0) {
         snprintf(out, size, "/proc/self/exe");
     }
+}
+
+/* A login the broker refuses at start is refused for good: say so and
+ * stop, instead of children retrying for ever under a service manager
+ * that thinks all is well. A broker not up yet is no reason to stop: the
+ * children keep trying, as after a lost connection. The connection is
+ * closed before any child is forked. Returns 0 or CEL_EAUTH. */
+static int
+check_login(const cel_worker_config_t *cfg)
+{
+    cel_broker_opts_t opts = CEL_BROKER_OPTS_INIT;
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_broker_t *b = NULL;
+    char name[300];
+
+    snprintf(name, sizeof(name), "workerd %s (start)", cfg->hostname);
+    opts.name = name;
+    int r = cel_broker_open(cfg->broker_url, &opts, &b, &err);
+    cel_broker_close(b);
+    if (r == CEL_EAUTH) {
+        CEL_LOG(CEL_LOG_ERROR, "%s; not starting", err.text);
+        return r;
+    }
+    if (r != 0) {
+        CEL_LOG(CEL_LOG_WARN, "%s; the children will keep trying", err.text);
+    }
+    return 0;
 }
 
 int
@@ -71,7 +101,7 @@ main(int argc, char **argv)
     bool again = false;
     if (r != 0) {
         CEL_LOG(CEL_LOG_ERROR, "%s", err.text);
-    } else {
+    } else if (check_login(&cfg) == 0) {
         code = cel__supervisor_run(&cfg, &reg, &again);
     }
     cel__registry_clear(&reg);

@@ -55,6 +55,10 @@ load_one(const char *path, cel_registry_t *reg, void **handle, cel_error_t *err)
                              reg->refused[0] ? ": " : "", reg->refused);
     }
     CEL_LOG(CEL_LOG_INFO, "loaded %s: %zu tasks", path, reg->count - before);
+    for (size_t i = before; i < reg->count; i++) {
+        CEL_LOG(CEL_LOG_DEBUG, "registered task %s (from %s)",
+                reg->entries[i].name, path);
+    }
     return 0;
 }
 

@@ -136,7 +136,7 @@ cel_task_sleep(double seconds)
         return CEL_ERANGE;
     }
     if (seconds == 0) {
-        return cel__soft_limit_hit ? -1 : 0;
+        return cel__soft_limit_hit ? 1 : 0;
     }
     return cel_clock_sleep_ms((int64_t)(seconds * 1000.0 + 0.5),
                               (volatile int *)&cel__soft_limit_hit);

@@ -43,7 +43,7 @@ missing(cel_task_ctx_t *ctx, size_t nparams, const char *const *names,
     cel_task_fail(ctx, "TypeError",
                   "%s() missing %zu required positional argument%s: %s",
                   ctx->name, count, count > 1 ? "s" : "", list);
-    return -1;
+    return CEL_EARGS;
 }
 
 static int
@@ -62,13 +62,13 @@ check_kwargs(cel_task_ctx_t *ctx, size_t nparams, const char *const *names,
             cel_task_fail(ctx, "TypeError",
                           "%s() got an unexpected keyword argument '%s'",
                           ctx->name, key);
-            return -1;
+            return CEL_EARGS;
         }
         if (i < json_array_size(args)) {
             cel_task_fail(ctx, "TypeError",
                           "%s() got multiple values for argument '%s'",
                           ctx->name, key);
-            return -1;
+            return CEL_EARGS;
         }
     }
     return 0;
@@ -85,10 +85,10 @@ cel_args_check(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
                       "%s() takes %zu positional argument%s but %zu %s given",
                       ctx->name, nparams, nparams == 1 ? "" : "s", given,
                       given == 1 ? "was" : "were");
-        return -1;
+        return CEL_EARGS;
     }
     if (check_kwargs(ctx, nparams, names, args, kwargs) != 0) {
-        return -1;
+        return CEL_EARGS;
     }
     return missing(ctx, nparams, names, args, kwargs);
 }
@@ -116,7 +116,7 @@ wrong_type(cel_task_ctx_t *ctx, const char *name, const char *want,
 {
     cel_task_fail(ctx, "TypeError", "%s() argument '%s' must be %s, not %s",
                   ctx->name, name ? name : "?", want, type_name(v));
-    return -1;
+    return CEL_EARGS;
 }
 
 /* The argument at pos/name if it has the JSON type `type` (any type when
@@ -147,7 +147,7 @@ cel_arg_int(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
     const json_t *v = typed(ctx, args, kwargs, pos, name, JSON_INTEGER, "int");
 
     *out = v ? (int64_t)json_integer_value(v) : 0;
-    return v ? 0 : -1;
+    return v ? 0 : CEL_EARGS;
 }
 
 int
@@ -159,7 +159,7 @@ cel_arg_real(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
         typed(ctx, args, kwargs, pos, name, JSON_REAL, "a real number");
 
     *out = v ? json_number_value(v) : 0;
-    return v ? 0 : -1;
+    return v ? 0 : CEL_EARGS;
 }
 
 int
@@ -169,7 +169,7 @@ cel_arg_str(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
     const json_t *v = typed(ctx, args, kwargs, pos, name, JSON_STRING, "str");
 
     *out = v ? json_string_value(v) : NULL;
-    return v ? 0 : -1;
+    return v ? 0 : CEL_EARGS;
 }
 
 int
@@ -179,7 +179,7 @@ cel_arg_bool(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
     const json_t *v = typed(ctx, args, kwargs, pos, name, JSON_TRUE, "bool");
 
     *out = v ? json_is_true(v) : false;
-    return v ? 0 : -1;
+    return v ? 0 : CEL_EARGS;
 }
 
 int
@@ -187,5 +187,5 @@ cel_arg_json(cel_task_ctx_t *ctx, const json_t *args, const json_t *kwargs,
              size_t pos, const char *name, const json_t **out)
 {
     *out = typed(ctx, args, kwargs, pos, name, -1, "any");
-    return *out ? 0 : -1;
+    return *out ? 0 : CEL_EARGS;
 }

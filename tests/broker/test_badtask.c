@@ -10,6 +10,7 @@
 #include "support/expect.h"
 #include "support/support.h"
 
+#include <cel/broker.h>
 #include <cel/clock.h>
 
 #include <signal.h>
@@ -315,6 +316,51 @@ test_retry_headers(void)
     test_worker_close(&w);
 }
 
+/* A retry the broker refuses (the exchange the task came through was
+ * deleted, so the republish closes the channel) is a broker error, not a
+ * message that cannot be retried: the child reconnects, and once finishing
+ * the task has broken the connection twice the task fails with the
+ * broker's reason. Nothing else is lost. */
+static void
+test_retry_refused(void)
+{
+    test_worker_t w;
+    cel_opts_t o = CEL_OPTS_INIT;
+    cel_broker_opts_t bo = CEL_BROKER_OPTS_INIT;
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_broker_t *b = NULL;
+    char x[128];
+
+    start(&w, "test-bad-retry-refused", 1, NULL);
+    expect_serving(&w, 1); /* its queue is there */
+    test_unique_name("celeriac-retry-x", x, sizeof(x));
+    CHECK_OK(cel_broker_open(test_broker_url(), &bo, &b, &err));
+    CHECK_OK(cel_broker_declare_exchange(b, x, "direct", false, false, &err));
+    CHECK_OK(cel_broker_bind(b, w.queue, x, w.queue, &err));
+    cel_broker_close(b);
+    /* The child is stopped while the task comes and its exchange goes. */
+    pid_t child;
+    CHECK_EQ_INT(test_child_pids(w.pid, &child, 1), 1);
+    CHECK_EQ_INT(kill(child, SIGSTOP), 0);
+    o.exchange = x;
+    o.routing_key = w.queue;
+    cel_result_t *r = flaky_apply_async(w.client, &o, 1, 5);
+    CHECK(r != NULL);
+    int deleted = test_broker_ctl("eval 'rabbit_exchange:delete(rabbit_misc:"
+                                  "r(<<\"/\">>, exchange, <<\"%s\">>), "
+                                  "false, <<\"test\">>).'",
+                                  x);
+    CHECK_EQ_INT(kill(child, SIGCONT), 0);
+    CHECK_EQ_INT(deleted, 0);
+    CHECK_OK(cel_result_wait(r, WAIT_MS, &err));
+    CHECK_STR_EQ(cel_state_name(cel_result_state(r)), "FAILURE");
+    CHECK_CONTAINS(cel_result_exc_message(r), "NOT_FOUND - no exchange");
+    cel_result_free(r);
+    CHECK_EQ_INT(test_file_count(w.log, "protocol 2"), 0);
+    expect_serving(&w, 1);
+    test_worker_close(&w);
+}
+
 /* Held eta tasks never stop a child taking new work. */
 static void
 test_held_eta(void)
@@ -373,6 +419,17 @@ test_log_text(void)
     }
     fclose(f);
     CHECK_EQ_INT(raised, 1);
+    CHECK_EQ_INT(test_file_count(w.log, "TaskPool: apply"), 0); /* info */
+    test_worker_close(&w);
+
+    /* -l debug adds what a task is called with and how it came. */
+    static const char *const debug[] = {"-l", "debug", NULL};
+    start(&w, "test-bad-debug", 1, debug);
+    test_expect_int(add_delay(w.client, 2, 3), 5, WAIT_MS);
+    CHECK_EQ_INT(test_file_count(w.log, "TaskPool: apply add["), 1);
+    CHECK_EQ_INT(test_file_count(w.log, "args:(2, 3) kwargs:{}"), 1);
+    CHECK_EQ_INT(test_file_count(w.log, "registered task add "), 1);
+    CHECK(test_file_count(w.log, "opening connection") >= 1);
     test_worker_close(&w);
 }
 
@@ -395,6 +452,21 @@ test_operator(void)
         CHECK(status != -1 && WIFEXITED(status));
         CHECK_EQ_INT(WEXITSTATUS(status), 2);
     }
+    /* A login refused at start is refused for good: exit 1, with the
+     * broker's reason and never the password. */
+    char bad[300], log[300];
+    const char *at = strchr(test_broker_url(), '@');
+    CHECK(at != NULL);
+    snprintf(bad, sizeof(bad), "amqp://guest:wrongpass%s", at);
+    snprintf(log, sizeof(log), "/tmp/%s.log", queue);
+    const char *extra[] = {"-b", bad, NULL};
+    pid_t pid = test_workerd_start(queue, 1, log, extra);
+    int status = test_workerd_stop(pid, 0, 20000);
+    CHECK(status != -1 && WIFEXITED(status));
+    CHECK_EQ_INT(WEXITSTATUS(status), 1);
+    CHECK_EQ_INT(test_file_count(log, "login refused"), 1);
+    CHECK_EQ_INT(test_file_count(log, "wrongpass"), 0);
+    unlink(log);
 
     start(&w, "test-bad-hup", 2, NULL);
     expect_serving(&w, 2);
@@ -421,6 +493,7 @@ main(int argc, char **argv)
         {"durations", test_durations},         {"held_eta", test_held_eta},
         {"log_text", test_log_text},           {"operator", test_operator},
         {"retry_headers", test_retry_headers}, {"slow_death", test_slow_death},
+        {"retry_refused", test_retry_refused},
     };
     if (argc > 1 && strcmp(argv[1], "broker_limit") == 0) {
         test_broker_limit(); /* only when asked: see its comment */

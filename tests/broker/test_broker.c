@@ -26,7 +26,7 @@ test_connect_errors(void)
     CHECK(at != NULL);
     char bad[400];
     snprintf(bad, sizeof(bad), "amqp://guest:wrongpass%s", at);
-    CHECK_EQ_INT(cel_broker_open(bad, NULL, &b, &err), CEL_ECONN);
+    CHECK_EQ_INT(cel_broker_open(bad, NULL, &b, &err), CEL_EAUTH);
     CHECK_CONTAINS(err.text, "login refused");
     CHECK(strstr(err.text, "wrongpass") == NULL);
 }

@@ -205,6 +205,7 @@ test_unordered(void)
         CHECK_EQ_INT(seen[x], 1);
     }
     CHECK(cel_group_next(g, 0) == NULL);
+    CHECK_EQ_INT(cel_client_errcode(client), CEL_ENOTREADY);
     CHECK_CONTAINS(cel_client_error(client), "handed back");
     cel_group_free(g);
     json_decref(items);
@@ -219,6 +220,7 @@ test_unordered(void)
     cel_result_t *first = cel_group_next(g, WAIT_MS);
     CHECK(first == quick);
     CHECK(cel_group_next(g, 50) == NULL); /* the slow one is still out */
+    CHECK_EQ_INT(cel_client_errcode(client), CEL_ETIMEDOUT);
     CHECK_CONTAINS(cel_client_error(client), "no result");
     cel_result_t *second = cel_group_next(g, WAIT_MS);
     CHECK(second == slow);
@@ -286,6 +288,7 @@ test_confirm(void)
      * the client goes on working. */
     o.exchange = "celeriac-no-such-exchange";
     CHECK(add_apply_async(client, &o, 1, 1) == NULL);
+    CHECK_EQ_INT(cel_client_errcode(client), CEL_EBROKER);
     CHECK_CONTAINS(cel_client_error(client), "NOT_FOUND");
     r = add_delay(client, 1, 1);
     CHECK_OK(cel_result_get(r, WAIT_MS, &v, &err));
@@ -375,6 +378,7 @@ test_options(void)
     o.queue = q;
     o.headers = bad;
     CHECK(add_apply_async(client, &o, 1, 1) == NULL);
+    CHECK_EQ_INT(cel_client_errcode(client), CEL_EINVAL);
     CHECK_CONTAINS(cel_client_error(client), "'task'");
     json_decref(bad);
     json_decref(headers);

@@ -268,6 +268,17 @@ back_again(cel_client_t *client, const char *replyq)
     json_decref(args);
 }
 
+/* The program's logger: the client says what it did on its own. */
+static int deleted_lines;
+
+static void
+collect(int level, const char *line, void *arg)
+{
+    CHECK_EQ_INT(level, CEL_LOG_WARN);
+    CHECK(arg == &deleted_lines);
+    deleted_lines += strstr(line, "was deleted; declared it again") != NULL;
+}
+
 int
 main(void)
 {
@@ -285,6 +296,8 @@ main(void)
     pid_t w = test_workerd_start(queue, 3, log, extra);
     co.queue = queue;
     co.broker_url = test_broker_url();
+    co.log = collect;
+    co.log_arg = &deleted_lines;
     CHECK_OK(cel_client_open(&co, &client, &err));
     cel_result_t *quick = add_delay(client, 1, 2);
     CHECK_OK(cel_result_get(quick, WAIT_MS, &v, &err));
@@ -296,6 +309,7 @@ main(void)
     published_into_gap(client, replyq);
     gone_too_long(client, replyq);
     back_again(client, replyq);
+    CHECK(deleted_lines >= 4); /* one line per deletion the client saw */
     celery_workers();
 
     cel_client_close(client);

@@ -1,6 +1,7 @@
 /* The error table: every code has a name and a message, unknown codes are
  * reported as such, and cel_error_set formats and returns its code. */
 #include <cel/error.h>
+#include <cel/log.h>
 
 #include "check.h"
 
@@ -30,6 +31,11 @@ main(void)
     CHECK_EQ_INT(cel_error_set(NULL, CEL_ENOMEM, "x"), CEL_ENOMEM);
     cel_error_clear(&err);
     CHECK_EQ_INT(err.code, 0);
+    cel_log_level_t level = CEL_LOG_ERROR;
+    CHECK_OK(cel_log_parse_level("DEBUG", &level));
+    CHECK_EQ_INT(level, CEL_LOG_DEBUG);
+    CHECK_EQ_INT(cel_log_parse_level("loud", &level), CEL_EINVAL);
+    CHECK_EQ_INT(level, CEL_LOG_DEBUG);
     puts("ok");
     return 0;
 }

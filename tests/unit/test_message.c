@@ -269,6 +269,13 @@ test_results(void)
                  CEL_EPROTO);
     cel_result_msg_clear(&r);
     CHECK_STR_EQ(cel_state_name(CEL_STATE_REVOKED), "REVOKED");
+    /* One error convention: 0 or a CEL_E* code, never a bare -1. */
+    cel_state_t st = CEL_STATE_PENDING;
+    CHECK_OK(cel_state_parse("REVOKED", &st));
+    CHECK_EQ_INT(st, CEL_STATE_REVOKED);
+    CHECK_EQ_INT(cel_state_parse("NOPE", &st), CEL_EINVAL);
+    CHECK_EQ_INT(cel_state_parse(NULL, &st), CEL_EINVAL);
+    CHECK_EQ_INT(st, CEL_STATE_REVOKED);
     CHECK(cel_state_ready(CEL_STATE_REVOKED));
     CHECK(!cel_state_ready(CEL_STATE_STARTED));
 }

@@ -51,7 +51,8 @@ typedef struct {
  * is tried in turn, from opts->first_node, each within the timeout, and
  * the first that opens is kept (cel_broker_node says which). On
  * success *out owns the connection; free it with cel_broker_close.
- * Returns CEL_EURL, CEL_ECONN or CEL_EBROKER. err tells a refused login
+ * Returns CEL_EURL, CEL_ECONN, CEL_EAUTH (the login was refused: wrong
+ * user, password or vhost) or CEL_EBROKER. err tells a refused login
  * ("login refused ... (wrong user, password or vhost?)") from a server
  * that is not an AMQP broker: one that does not answer the handshake in
  * time, hangs up, or answers in another protocol. The broker is asked to
@@ -270,6 +271,28 @@ bool cel_broker_pending(const cel_broker_t *b);
  * about now has been handed out by cel_broker_next: nothing is buffered
  * and the socket holds nothing unread. It costs a system call (ioctl). */
 bool cel_broker_caught_up(const cel_broker_t *b);
+
+/* cel_broker_queue_inspect asks the broker about queue without creating
+ * it (a passive queue.declare): 0 with the messages ready in it (not
+ * those delivered and unacked) in *messages and its consumers in
+ * *consumers; CEL_ENOTFOUND ("no queue named Q") when there is no such
+ * queue; CEL_EINVAL for a name that is empty or over 255 bytes;
+ * CEL_EBROKER with the broker's words (e.g. RESOURCE_LOCKED, another
+ * connection's exclusive queue), or a connection error. The method goes
+ * on a channel of its own, so whatever the answer, b's channel keeps its
+ * consumers, QoS and confirm mode. */
+CEL_NODISCARD int cel_broker_queue_inspect(cel_broker_t *b, const char *queue,
+                                           int64_t *messages,
+                                           int64_t *consumers,
+                                           cel_error_t *err);
+
+/* cel_broker_queue_purge deletes the messages ready in queue (queue.purge;
+ * those delivered and unacked stay) and sets *purged to how many went.
+ * Never creates the queue. Returns what cel_broker_queue_inspect does;
+ * *purged is set also when only the closing of the side channel failed
+ * (the messages went nonetheless). */
+CEL_NODISCARD int cel_broker_queue_purge(cel_broker_t *b, const char *queue,
+                                         int64_t *purged, cel_error_t *err);
 
 #ifdef __cplusplus
 }

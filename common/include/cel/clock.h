@@ -58,7 +58,7 @@ double cel_clock_span_s(double seconds);
 
 /* cel_clock_sleep_ms sleeps for ms milliseconds, resuming after signals
  * unless *stop becomes non-zero (stop may be NULL). Returns 0 when the full
- * time passed, -1 when stopped early. */
+ * time passed, 1 (not an error) when stopped early. */
 int cel_clock_sleep_ms(int64_t ms, volatile int *stop);
 
 #ifdef __cplusplus

@@ -1,8 +1,14 @@
 /* error.h: celeriac's error codes and the error detail struct.
  *
- * A function that can fail returns 0 on success or a negative CEL_E* code,
- * and fills an optional cel_error_t with the code and a readable sentence.
- * Every helper accepts err == NULL. */
+ * The one convention of the whole API: a function that can fail returns
+ * 0 on success or a negative CEL_E* code, and fills an optional
+ * cel_error_t with the code and a readable sentence. Every function that
+ * takes one accepts err == NULL. A positive return is never an error: the
+ * few functions that have a second way to succeed (a sleep cut short, a
+ * --help handled) document it as 1. A function that returns a pointer
+ * returns NULL on failure and says where the code is (for the producer,
+ * cel_client_last_error). No return value is ever -1 by itself: -1 is
+ * CEL_ENOMEM. */
 #ifndef CEL_COMMON_ERROR_H
 #define CEL_COMMON_ERROR_H
 
@@ -32,7 +38,9 @@ extern "C" {
     XX(ETOOBIG, -13, "message too large")                                      \
     XX(ENOTREADY, -14, "result not ready")                                     \
     XX(ERANGE, -15, "value out of range")                                      \
-    XX(EBLOCKED, -16, "the broker is blocking publishing")
+    XX(EBLOCKED, -16, "the broker is blocking publishing")                     \
+    XX(EAUTH, -17, "the broker refused the login")                         \
+    XX(ENOTFOUND, -18, "no such queue")
 
 typedef enum {
     CEL_OK = 0,

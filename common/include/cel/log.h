@@ -34,8 +34,9 @@ extern int cel_log_threshold;
 void cel_log_set_level(cel_log_level_t level);
 
 /* cel_log_parse_level maps "error", "warn"/"warning", "info", "debug"
- * (any case; also Celery's "critical") to a level; returns -1 if unknown. */
-int cel_log_parse_level(const char *name);
+ * (any case; also Celery's "critical") to a level in *out: 0, or
+ * CEL_EINVAL for an unknown name. */
+CEL_NODISCARD int cel_log_parse_level(const char *name, cel_log_level_t *out);
 
 /* cel_log_set_role sets the role printed on each line, e.g. "main" or
  * "child-3". The string is copied. */

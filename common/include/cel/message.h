@@ -59,10 +59,11 @@ typedef enum {
     CEL_STATE_SUCCESS,
 } cel_state_t;
 
-/* cel_state_name returns "PENDING", "SUCCESS", ...; cel_state_parse maps a
- * name back, returning -1 for an unknown one. */
+/* cel_state_name returns "PENDING", "SUCCESS", ... (a static string, never
+ * freed; "UNKNOWN" for a value outside the enum). cel_state_parse maps a
+ * name back into *out: 0, or CEL_EINVAL for an unknown name or NULL. */
 const char *cel_state_name(cel_state_t state);
-int cel_state_parse(const char *name);
+CEL_NODISCARD int cel_state_parse(const char *name, cel_state_t *out);
 
 /* cel_state_ready is true for SUCCESS, FAILURE and REVOKED. */
 bool cel_state_ready(cel_state_t state);

@@ -52,6 +52,7 @@
 #include <jansson.h>
 
 #include <cel/error.h>
+#include <cel/log.h>
 #include <cel/message.h>
 
 #ifdef __cplusplus
@@ -62,6 +63,14 @@ typedef struct cel_client cel_client_t;
 typedef struct cel_result cel_result_t;
 typedef struct cel_group cel_group_t;
 typedef struct cel_sig cel_sig_t; /* <cel/canvas.h> */
+
+/* A program's logger for what the client does on its own (reconnecting,
+ * redeclaring a deleted reply queue), with level CEL_LOG_WARN or
+ * CEL_LOG_INFO (<cel/log.h>) and one line of text, borrowed for the call.
+ * Called from whichever thread is in the client at the time, sometimes
+ * with the client's lock held: it must not call the client. The library itself
+ * never prints; with no logger these events go unreported. */
+typedef void cel_client_log_fn(int level, const char *line, void *arg);
 
 typedef struct {
     const char *broker_url;     /* NULL: $CELERIAC_BROKER_URL, else localhost */
@@ -82,17 +91,24 @@ typedef struct {
     bool failover_shuffle;      /* broker_url a ';' list: after a lost
                                    connection try any node first, not the
                                    next in turn (Celery's shuffle) */
+    cel_client_log_fn *log;     /* NULL: silent */
+    void *log_arg;              /* passed to log */
 } cel_client_opts_t;
 
 #define CEL_CLIENT_OPTS_INIT                                                   \
     {                                                                          \
-        NULL, NULL, 0, NULL, 0, false, NULL, 0, false                          \
+        NULL, NULL, 0, NULL, 0, false, NULL, 0, false, NULL, NULL              \
     }
+
+/* cel_client_log_stderr is a ready-made logger: one line on stderr,
+ * "celeriac: producer: LINE" (arg unused). */
+void cel_client_log_stderr(int level, const char *line, void *arg);
 
 /* cel_client_open connects and declares the client's reply queue. Returns
  * 0 with *out set (free with cel_client_close), or CEL_EURL, CEL_ECONN,
- * CEL_EBROKER with the reason in err. After a lost connection the client
- * reconnects at the next send (backoff, a log line per attempt, a new
+ * CEL_EAUTH (login refused) or CEL_EBROKER with the reason in err. After
+ * a lost connection the client reconnects at the next send (backoff, a
+ * line per attempt to the logger in opts, a new
  * reply queue); results pending at the loss fail with CEL_ECONN.
  *
  * When the reply queue is deleted (the broker cancels its consumer), the
@@ -115,9 +131,13 @@ CEL_NODISCARD int cel_client_open(const cel_client_opts_t *opts,
  * freed; callbacks that have not fired never will. */
 void cel_client_close(cel_client_t *c);
 
-/* cel_client_error returns the text of this thread's last failure in a
- * call that returns NULL (apply_async, group_next); valid until this
- * thread's next call. */
+/* After a call that returns NULL instead of a pointer (cel_apply_async
+ * and the other senders, cel_group_new, cel_group_next, the canvas
+ * senders), this thread's failure: cel_client_errcode gives its CEL_E*
+ * code, cel_client_error its sentence (owned by the library, valid until
+ * this thread's next call into it). Kept per thread, so threads sharing a
+ * client do not see each other's. */
+int cel_client_errcode(const cel_client_t *c);
 const char *cel_client_error(const cel_client_t *c);
 
 /* cel_client_join waits until every result this client sent for has
@@ -218,7 +238,10 @@ CEL_NODISCARD int cel_starmap(cel_client_t *c, const char *name,
                               int64_t timeout_ms, json_t **values,
                               cel_error_t *err);
 
-/* Groups hand results back in the order they finish (as_completed). */
+/* Groups hand results back in the order they finish (as_completed).
+ * cel_group_new returns a group of c's results, which the caller owns and
+ * frees with cel_group_free before closing c; NULL with CEL_ENOMEM (see
+ * cel_client_errcode). */
 cel_group_t *cel_group_new(cel_client_t *c);
 
 /* cel_group_add hands r (a result of the group's client) to the group;
@@ -235,7 +258,7 @@ CEL_NODISCARD int cel_group_apply_async(cel_group_t *g, const char *name,
 
 /* cel_group_next returns the next result of g to become ready, which the
  * caller then owns (cel_result_free), waiting up to timeout_ms. NULL with
- * the reason in cel_client_error: CEL_ETIMEDOUT, CEL_ENOTREADY when every
+ * the reason in cel_client_errcode: CEL_ETIMEDOUT, CEL_ENOTREADY when every
  * result was handed back already, or the connection's error. */
 cel_result_t *cel_group_next(cel_group_t *g, int64_t timeout_ms);
 

@@ -78,7 +78,7 @@ const char *cel_task_hostname(const cel_task_ctx_t *ctx);
 
 /* cel_task_sleep sleeps seconds (fractions allowed), resuming after
  * signals, so a warm shutdown never cuts a task's sleep short. Returns 0;
- * -1 (not an error code) when the task's soft time limit cut it short;
+ * 1 (not an error) when the task's soft time limit cut it short;
  * CEL_EINVAL, without sleeping, for a negative or NaN duration; CEL_ERANGE
  * for one over CEL_TASK_SLEEP_MAX_S, which is Python's bound too (its
  * time.sleep raises OverflowError past 2**63 nanoseconds). */
@@ -114,7 +114,7 @@ double cel_task_backoff(const cel_task_ctx_t *ctx, double base, double cap);
  * parameters, all required, as Python does: too many or too few positional
  * arguments, unknown keyword arguments and arguments given twice fail the
  * task with TypeError ("add() missing 1 required positional argument:
- * 'y'"). Returns 0 or -1. */
+ * 'y'"). Returns 0, or CEL_EARGS once the task has failed. */
 CEL_NODISCARD int cel_args_check(cel_task_ctx_t *ctx, const json_t *args,
                                  const json_t *kwargs, size_t nparams,
                                  const char *const *names);
@@ -122,7 +122,8 @@ CEL_NODISCARD int cel_args_check(cel_task_ctx_t *ctx, const json_t *args,
 /* cel_arg_* fetch parameter `name` at position pos (from args, else from
  * kwargs) with a type check: int wants a JSON integer; real accepts any
  * number; str a string (borrowed); bool true or false; json anything
- * (borrowed). A wrong type fails the task with TypeError. Returns 0 or -1. */
+ * (borrowed). A wrong type fails the task with TypeError. Returns 0, or
+ * CEL_EARGS once the task has failed for it. */
 CEL_NODISCARD int cel_arg_int(cel_task_ctx_t *ctx, const json_t *args,
                               const json_t *kwargs, size_t pos,
                               const char *name, int64_t *out);
