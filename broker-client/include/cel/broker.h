@@ -96,6 +96,16 @@ typedef struct {
         false, true, false, false, 0, 0, 0, NULL, NULL, NULL, 0                \
     }
 
+/* Declarations, each one synchronous method: 0, CEL_EBROKER with the
+ * broker's words when it refuses (e.g. PRECONDITION_FAILED for a queue that
+ * exists with other arguments; the channel is opened again, so b stays
+ * usable), or a connection error. The strings are borrowed for the call.
+ * cel_broker_declare_exchange: an exchange of type ("direct", "topic",
+ * "fanout", "headers"). cel_broker_declare_queue: a queue as opts (not
+ * NULL) says; cel_broker_last_consumers then gives its consumer count.
+ * cel_broker_bind: queue to exchange under routing_key.
+ * cel_broker_delete_queue: queue and what it holds, whatever its
+ * consumers. */
 CEL_NODISCARD int cel_broker_declare_exchange(cel_broker_t *b, const char *name,
                                               const char *type, bool durable,
                                               bool auto_delete,
@@ -136,6 +146,8 @@ CEL_NODISCARD int cel_broker_qos(cel_broker_t *b, int prefetch_count,
 CEL_NODISCARD int cel_broker_consume(cel_broker_t *b, const char *queue,
                                      bool no_ack, char *tag, size_t size,
                                      cel_error_t *err);
+/* cel_broker_cancel stops the consumer tag (from cel_broker_consume);
+ * deliveries already sent to it still arrive through cel_broker_next. */
 CEL_NODISCARD int cel_broker_cancel(cel_broker_t *b, const char *tag,
                                     cel_error_t *err);
 
@@ -167,6 +179,8 @@ CEL_NODISCARD int cel_broker_publish_mandatory(cel_broker_t *b,
  * publishes to be confirmed; the confirms of publishes nobody waits for
  * are read and counted along the way. */
 CEL_NODISCARD int cel_broker_confirm_select(cel_broker_t *b, cel_error_t *err);
+CEL_NODISCARD int cel_broker_wait_confirms(cel_broker_t *b, int timeout_ms,
+                                           cel_error_t *err);
 
 /* cel_broker_drain reads, without waiting, what the broker sent on a
  * connection that only publishes (confirms, or a close that would
@@ -191,8 +205,6 @@ CEL_NODISCARD int cel_broker_beat(cel_broker_t *b, cel_error_t *err);
  * reason, e.g. "low on memory". A blocked connection is closed without the
  * close handshake, which the broker would not read. */
 bool cel_broker_blocked(const cel_broker_t *b, char *why, size_t size);
-CEL_NODISCARD int cel_broker_wait_confirms(cel_broker_t *b, int timeout_ms,
-                                           cel_error_t *err);
 
 /* cel_broker_sync waits until the broker has handled everything sent on
  * the channel so far (a passive declare of amq.direct, which every AMQP
@@ -243,8 +255,15 @@ typedef struct {
  * the connection is fine; the caller should reject the message. */
 CEL_NODISCARD int cel_broker_next(cel_broker_t *b, int timeout_ms,
                                   cel_delivery_t *d, cel_error_t *err);
+/* cel_delivery_clear frees what *d owns (its body and headers) and
+ * zeroes it; a cleared or zeroed delivery may be cleared again. */
 void cel_delivery_clear(cel_delivery_t *d);
 
+/* cel_broker_ack settles delivery_tag (with multiple, every tag up to it)
+ * as done; cel_broker_reject gives it back, to its queue with requeue,
+ * else to the queue's dead-letter exchange or nowhere. Both are written
+ * without waiting for an answer (a tag the channel does not know closes
+ * it, which a later call reports). 0 or a connection error. */
 CEL_NODISCARD int cel_broker_ack(cel_broker_t *b, uint64_t delivery_tag,
                                  bool multiple, cel_error_t *err);
 CEL_NODISCARD int cel_broker_reject(cel_broker_t *b, uint64_t delivery_tag,

@@ -18,9 +18,34 @@
  *   ... cel_registry_add(reg, "add", add_task);
  *
  * Parameter types: int64_t, double, bool, const char *, const json_t *.
- * The task name on the wire is the C name. */
+ * The task name on the wire is the C name.
+ *
+ * What the compiler checks in a producer: the stubs are plain C
+ * functions, so the count of arguments is checked, and an argument of a
+ * kind C will not convert (a string or pointer for a number, a number or
+ * another pointer for a string or json_t *) is an error, under default
+ * flags: this header makes -Wint-conversion and -Wincompatible-pointer-types
+ * errors for the rest of the file, as GCC 14 does by default. A double
+ * passed for an int64_t parameter is converted as C converts it (the
+ * fraction is dropped); build with -Wfloat-conversion to hear of it.
+ *
+ * Include order: <cel/producer.h> or <cel/task.h> (or both) come first,
+ * since they decide what this header makes; it stops the build with a
+ * clear message otherwise. */
 #ifndef CEL_DECLARE_H
 #define CEL_DECLARE_H
+
+#if !defined(CEL_PRODUCER_H) && !defined(CEL_TASK_H)
+#error "include <cel/producer.h> or <cel/task.h> before your tasks header"
+#endif
+#ifdef CEL_PRODUCER_H
+#define CEL__DECLARED_STUBS 1
+#pragma GCC diagnostic error "-Wint-conversion"
+#pragma GCC diagnostic error "-Wincompatible-pointer-types"
+#endif
+#ifdef CEL_TASK_H
+#define CEL__DECLARED_WORKER 1
+#endif
 
 #include <stdbool.h>
 #include <stdint.h>

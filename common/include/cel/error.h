@@ -39,7 +39,7 @@ extern "C" {
     XX(ENOTREADY, -14, "result not ready")                                     \
     XX(ERANGE, -15, "value out of range")                                      \
     XX(EBLOCKED, -16, "the broker is blocking publishing")                     \
-    XX(EAUTH, -17, "the broker refused the login")                         \
+    XX(EAUTH, -17, "the broker refused the login")                             \
     XX(ENOTFOUND, -18, "no such queue")
 
 typedef enum {
@@ -68,7 +68,8 @@ typedef struct {
  * codes outside the table). */
 const char *cel_strerror(int code);
 
-/* cel_err_name returns the code's name, e.g. "CEL_ETIMEDOUT". */
+/* cel_err_name returns the code's name, e.g. "CEL_ETIMEDOUT" (a static
+ * string, never freed; "CEL_EUNKNOWN" for a code outside the table). */
 const char *cel_err_name(int code);
 
 /* cel_error_set fills err (if not NULL) with code and a formatted message,

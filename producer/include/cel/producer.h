@@ -45,6 +45,11 @@
 #ifndef CEL_PRODUCER_H
 #define CEL_PRODUCER_H
 
+/* <cel/declare.h> makes the typed stubs only when this header came first. */
+#if defined(CEL_DECLARE_H) && !defined(CEL__DECLARED_STUBS)
+#error "include <cel/producer.h> before your tasks header (no stubs made)"
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,6 +108,10 @@ typedef struct {
 /* cel_client_log_stderr is a ready-made logger: one line on stderr,
  * "celeriac: producer: LINE" (arg unused). */
 void cel_client_log_stderr(int level, const char *line, void *arg);
+
+/* Fork rule: never use a client across fork(). A child process that needs
+ * one opens its own; the parent's copy in the child must not be touched,
+ * not even closed (that would close the parent's connection too). */
 
 /* cel_client_open connects and declares the client's reply queue. Returns
  * 0 with *out set (free with cel_client_close), or CEL_EURL, CEL_ECONN,
@@ -283,7 +292,8 @@ cel_result_t *cel__send_built(cel_client_t *c, const char *name,
                               const cel_opts_t *opts, json_t **items, size_t n);
 
 /* The AsyncResult. ready/state/successful/failed read the replies that
- * have already arrived and never block. */
+ * have already arrived and never block. cel_result_id is the task's id,
+ * owned by r: valid until cel_result_free (copy it to keep it longer). */
 const char *cel_result_id(const cel_result_t *r);
 cel_state_t cel_result_state(cel_result_t *r);
 bool cel_result_ready(cel_result_t *r);

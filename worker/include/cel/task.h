@@ -25,6 +25,12 @@
 #ifndef CEL_TASK_H
 #define CEL_TASK_H
 
+/* <cel/declare.h> makes the argument unpacking only when this header came
+ * first. */
+#if defined(CEL_DECLARE_H) && !defined(CEL__DECLARED_WORKER)
+#error "include <cel/task.h> before your tasks header (no CEL_TASK_IMPL)"
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,7 +53,11 @@ typedef json_t *(*cel_task_fn)(cel_task_ctx_t *ctx, const json_t *args,
                                const json_t *kwargs);
 
 /* The entry point every task module exports. Returns 0, or non-zero to make
- * workerd refuse to start. */
+ * workerd refuse to start. It runs once, in the workerd master, before the
+ * children are forked: it must not start threads, open connections or
+ * take locks a child would inherit held (a child gets a copy of memory
+ * and descriptors, not of threads). Open such things lazily, in the task,
+ * once per child. */
 typedef int (*cel_module_init_fn)(cel_registry_t *reg);
 #define CEL_MODULE_INIT_SYMBOL "cel_module_init"
 
