@@ -55,6 +55,11 @@ bool cel__broker_note_blocked(cel_broker_t *b, const amqp_method_t *m);
 int cel__broker_check(cel_broker_t *b, amqp_rpc_reply_t reply, const char *what,
                       cel_error_t *err);
 
+/* cel__broker_usable, before a method that waits for its answer: 0, or
+ * CEL_ECLOSED when b's connection is gone. Uncorks b, so the request
+ * leaves at once. */
+int cel__broker_usable(cel_broker_t *b, cel_error_t *err);
+
 /* cel__broker_status translates a library status code (negative int). */
 int cel__broker_status(cel_broker_t *b, int status, const char *what,
                        cel_error_t *err);

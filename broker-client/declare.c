@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int
-usable(cel_broker_t *b, cel_error_t *err)
+int
+cel__broker_usable(cel_broker_t *b, cel_error_t *err)
 {
     if (b->closed) {
         return cel_error_set(err, CEL_ECLOSED,
@@ -30,7 +30,7 @@ int
 cel_broker_declare_exchange(cel_broker_t *b, const char *name, const char *type,
                             bool durable, bool auto_delete, cel_error_t *err)
 {
-    int r = usable(b, err);
+    int r = cel__broker_usable(b, err);
     if (r != 0) {
         return r;
     }
@@ -65,7 +65,7 @@ cel_broker_declare_queue(cel_broker_t *b, const char *name,
 {
     amqp_table_entry_t entries[7];
     int n = 0;
-    int r = usable(b, err);
+    int r = cel__broker_usable(b, err);
 
     if (r != 0) {
         return r;
@@ -110,7 +110,7 @@ int
 cel_broker_bind(cel_broker_t *b, const char *queue, const char *exchange,
                 const char *routing_key, cel_error_t *err)
 {
-    int r = usable(b, err);
+    int r = cel__broker_usable(b, err);
     if (r != 0) {
         return r;
     }
@@ -123,7 +123,7 @@ cel_broker_bind(cel_broker_t *b, const char *queue, const char *exchange,
 int
 cel_broker_delete_queue(cel_broker_t *b, const char *name, cel_error_t *err)
 {
-    int r = usable(b, err);
+    int r = cel__broker_usable(b, err);
     if (r != 0) {
         return r;
     }
@@ -161,7 +161,7 @@ int
 cel_broker_qos(cel_broker_t *b, int prefetch_count, bool global,
                cel_error_t *err)
 {
-    int r = usable(b, err);
+    int r = cel__broker_usable(b, err);
     if (r != 0) {
         return r;
     }
@@ -176,7 +176,7 @@ int
 cel_broker_consume(cel_broker_t *b, const char *queue, bool no_ack, char *tag,
                    size_t size, cel_error_t *err)
 {
-    int r = usable(b, err);
+    int r = cel__broker_usable(b, err);
     if (r != 0) {
         return r;
     }
@@ -194,7 +194,7 @@ cel_broker_consume(cel_broker_t *b, const char *queue, bool no_ack, char *tag,
 int
 cel_broker_cancel(cel_broker_t *b, const char *tag, cel_error_t *err)
 {
-    int r = usable(b, err);
+    int r = cel__broker_usable(b, err);
     if (r != 0) {
         return r;
     }
