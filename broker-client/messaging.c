@@ -20,7 +20,7 @@
 static int
 read_confirms(cel_broker_t *b, int timeout_ms, cel_error_t *err)
 {
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000L};
     amqp_frame_t f;
     int got = 0;
 
@@ -310,7 +310,7 @@ cel_broker_next(cel_broker_t *b, int timeout_ms, cel_delivery_t *d,
                 cel_error_t *err)
 {
     amqp_envelope_t e;
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000L};
 
     memset(d, 0, sizeof(*d));
     cel_envelope_init(&d->env);

@@ -79,7 +79,7 @@ cel__cli_args_split(int argc, char **argv, const char *shortopts,
     out->words = calloc((size_t)argc + 1, sizeof(*out->words));
     if (out->opts == NULL || out->words == NULL) {
         cel__cli_args_clear(out);
-        return -1;
+        return CEL_ENOMEM;
     }
     out->opts[out->nopts++] = argv[0];
     for (int i = 1; i < argc; i++) {
@@ -116,7 +116,7 @@ cel__cli_seconds(const char *text, int64_t *ms)
 
     double s = strtod(text, &end);
     if (end == text || *end != '\0' || !(s >= 0) || s > 1e9) {
-        return -1;
+        return CEL_EINVAL;
     }
     *ms = (int64_t)llround(s * 1000.0);
     return 0;
@@ -129,7 +129,7 @@ cel__cli_count(const char *text, long min, long max, long *n)
 
     long v = strtol(text, &end, 10);
     if (end == text || *end != '\0' || v < min || v > max) {
-        return -1;
+        return CEL_EINVAL;
     }
     *n = v;
     return 0;

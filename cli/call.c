@@ -170,6 +170,7 @@ run_call(call_t *call)
     co.broker_url = call->broker;
     co.queue = call->queue;
     co.queue_type = call->queue_type;
+    co.log = cel_client_log_stderr; /* reconnects, said on stderr */
     /* The timeout covers the whole call, connecting included: a server
      * that accepts and never answers must not outlast it. */
     int64_t started_at_ms = cel_clock_now_ms();

@@ -8,6 +8,8 @@
 #include <getopt.h>
 #include <stdint.h>
 
+#include <cel/error.h>
+
 /* The exit codes of every command. */
 enum {
     CEL_EXIT_OK = 0,
@@ -49,16 +51,18 @@ typedef struct {
 
 /* cel__cli_args_split splits argv (argv[0] the command's name) knowing
  * which options take a value from shortopts and longopts, as getopt_long
- * does. Returns 0, or -1 when out of memory. */
+ * does. Returns 0, or CEL_ENOMEM. */
 int cel__cli_args_split(int argc, char **argv, const char *shortopts,
                         const struct option *longopts, cel_cli_args_t *out);
 void cel__cli_args_clear(cel_cli_args_t *a);
 
 /* cel__cli_seconds reads a number of seconds (e.g. "0.5") into *ms:
- * 0, or -1 for text that is not one (negative, junk after it, too big). */
+ * 0, or CEL_EINVAL for text that is not one (negative, junk after it, too
+ * big). */
 int cel__cli_seconds(const char *text, int64_t *ms);
 
-/* cel__cli_count reads a whole number from min to max into *n: 0, or -1. */
+/* cel__cli_count reads a whole number from min to max into *n: 0, or
+ * CEL_EINVAL. */
 int cel__cli_count(const char *text, long min, long max, long *n);
 
 /* The commands (call.c, map.c, purge.c, status.c). argv[0] is the

@@ -471,6 +471,15 @@ map_clear(map_t *m)
     cel__lines_close(&m->in);
 }
 
+/* The client's logger: its line (a reconnect) on stderr, off the bar's
+ * line; the bar comes back at its next update. */
+static void
+log_line(int level, const char *line, void *arg)
+{
+    cel__progress_clear(arg);
+    cel_client_log_stderr(level, line, NULL);
+}
+
 static int
 open_map(map_t *m)
 {
@@ -494,6 +503,8 @@ open_map(map_t *m)
     co.broker_url = m->o.broker;
     co.queue = m->o.queue;
     co.name = "celeriac map";
+    co.log = log_line;
+    co.log_arg = &m->bar;
     co.connect_timeout_ms = m->o.timeout_ms > 0 ? m->o.timeout_ms : 0;
     if (cel_client_open(&co, &m->c, &err) != 0) {
         fprintf(stderr, "celeriac: %s\n", err.text);

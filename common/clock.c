@@ -280,8 +280,8 @@ cel_clock_parse_iso(const char *text, int64_t *wall_us)
         return CEL_EINVAL;
     }
     int64_t days = days_from_civil(f.year, f.month, f.day);
-    int64_t secs = days * 86400 + f.hour * 3600 + f.minute * 60 + f.second -
-                   f.zone_min * 60;
+    int64_t secs = days * 86400 + (int64_t)f.hour * 3600 +
+                   (int64_t)f.minute * 60 + f.second - (int64_t)f.zone_min * 60;
     int64_t us = secs * US_PER_S + f.us;
     if (us < MIN_WALL_US || us > MAX_WALL_US) {
         return CEL_EINVAL;

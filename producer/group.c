@@ -245,7 +245,7 @@ map(cel_client_t *c, const char *name, const json_t *items, bool star,
     cel_opts_t o = CEL_OPTS_INIT;
     cel_error_t e;
     size_t n = json_array_size(items);
-    cel_result_t **rs = calloc(n ? n : 1, sizeof(*rs));
+    cel_result_t **rs = calloc(n ? n : 1, sizeof(cel_result_t *));
 
     *values = json_array();
     if (opts != NULL) {

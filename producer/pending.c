@@ -24,7 +24,7 @@ cel__pending_init(cel_pending_t *p)
 {
     p->cap = 64;
     p->count = 0;
-    p->slots = calloc(p->cap, sizeof(*p->slots));
+    p->slots = calloc(p->cap, sizeof(cel_result_t *));
     return p->slots ? 0 : CEL_ENOMEM;
 }
 
@@ -50,7 +50,7 @@ static int
 grow(cel_pending_t *p)
 {
     size_t cap = p->cap * 2;
-    cel_result_t **slots = calloc(cap, sizeof(*slots));
+    cel_result_t **slots = calloc(cap, sizeof(cel_result_t *));
 
     if (slots == NULL) {
         return CEL_ENOMEM;

@@ -84,7 +84,7 @@ drop_result(cel_returned_t *rt, missing_t *q, size_t k)
     cel_envelope_clear(q->results[k]);
     free(q->results[k]);
     memmove(&q->results[k], &q->results[k + 1],
-            (q->n - k - 1) * sizeof(*q->results));
+            (q->n - k - 1) * sizeof(cel_envelope_t *));
     q->n--;
 }
 
@@ -214,7 +214,7 @@ hold(cel_returned_t *rt, missing_t *q, cel_delivery_t *d)
     }
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 4;
-        void *p = realloc(q->results, cap * sizeof(*q->results));
+        void *p = realloc(q->results, cap * sizeof(cel_envelope_t *));
         if (p == NULL) {
             free(env);
             return false;
