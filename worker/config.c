@@ -1,7 +1,8 @@
 /* config.c: workerd's command line. Options mirror `celery worker`:
  * -A/--app, -c/--concurrency, -Q/--queues, -b/--broker, -n/--hostname,
- * -l/--loglevel, --prefetch-multiplier. */
+ * -l/--loglevel, --prefetch-multiplier, -E, -f/--logfile, --pidfile. */
 #include "config.h"
+#include "rate.h"
 
 #include <cel/log.h>
 #include <cel/url.h>
@@ -23,6 +24,8 @@ static const char usage_text[] =
     "               [--acks-early] [--reject-on-worker-lost]\n"
     "               [--time-limit S] [--soft-time-limit S]\n"
     "               [--max-tasks-per-child N] [--max-memory-per-child KIB]\n"
+    "               [-E] [-f LOGFILE] [--pidfile FILE] [--without-control]\n"
+    "               [--rate-limit TASK=RATE]\n"
     "\n"
     "Runs Celery tasks written in C: forks N children, each consuming the\n"
     "queues and publishing results to the callers' rpc:// reply queues.\n"
@@ -70,6 +73,17 @@ static const char usage_text[] =
     "      --max-memory-per-child K replace a child whose RSS passes K KiB\n"
     "      --shutdown-timeout S    a warm shutdown turns cold after S seconds\n"
     "                              (default: waits for running tasks)\n"
+    "  -E, --task-events           send task events (celery events, Flower);\n"
+    "                              worker events are always sent\n"
+    "  -f, --logfile FILE          log to FILE (appended) instead of stderr\n"
+    "      --pidfile FILE          write the master's pid to FILE; refuse to\n"
+    "                              start while a live workerd holds it\n"
+    "      --without-control       do not answer remote control (celery\n"
+    "                              inspect/control, Flower)\n"
+    "      --without-heartbeat     send no worker-heartbeat events\n"
+    "      --rate-limit TASK=RATE  at most RATE runs of TASK on this worker:\n"
+    "                              10/s, 100/m, 5/h or a number per second\n"
+    "                              (repeatable; also set by remote control)\n"
     "  -h, --help                  show this help\n"
     "  -V, --version               show the version\n"
     "\n"
@@ -182,6 +196,10 @@ enum {
     OPT_QUEUE_TYPE,
     OPT_DELIVERY_LIMIT,
     OPT_SHUTDOWN_TIMEOUT,
+    OPT_PIDFILE,
+    OPT_WITHOUT_CONTROL,
+    OPT_WITHOUT_HEARTBEAT,
+    OPT_RATE_LIMIT,
 };
 
 static int
@@ -252,6 +270,36 @@ apply_task_option(int c, const char *arg, cel_worker_config_t *cfg,
     return cel_error_set(err, CEL_EINVAL, "unknown option");
 }
 
+/* The options of operations: logs, pid file, remote control, events. */
+static int
+apply_ops_option(int c, const char *arg, cel_worker_config_t *cfg,
+                 cel_error_t *err)
+{
+    switch (c) {
+    case 'E': cfg->task_events = true; return 0;
+    case 'f': cfg->logfile = arg; return 0;
+    case OPT_PIDFILE: cfg->pidfile = arg; return 0;
+    case OPT_WITHOUT_CONTROL: cfg->without_control = true; return 0;
+    case OPT_WITHOUT_HEARTBEAT: cfg->without_heartbeat = true; return 0;
+    case OPT_RATE_LIMIT: {
+        const char *eq = strchr(arg, '=');
+        double per_s;
+        if (eq == NULL || eq == arg || cel__rate_parse(eq + 1, &per_s) != 0) {
+            return cel_error_set(err, CEL_EINVAL,
+                                 "--rate-limit wants TASK=RATE, e.g. "
+                                 "add=10/s, not %.60s",
+                                 arg);
+        }
+        if (cfg->nrate_limits == CEL_MAX_RATE_LIMITS) {
+            return cel_error_set(err, CEL_EINVAL, "too many --rate-limit");
+        }
+        cfg->rate_limits[cfg->nrate_limits++] = arg;
+        return 0;
+    }
+    }
+    return apply_task_option(c, arg, cfg, err);
+}
+
 static const struct option long_opts[] = {
     {"app", required_argument, NULL, 'A'},
     {"concurrency", required_argument, NULL, 'c'},
@@ -274,6 +322,12 @@ static const struct option long_opts[] = {
     {"queue-type", required_argument, NULL, OPT_QUEUE_TYPE},
     {"delivery-limit", required_argument, NULL, OPT_DELIVERY_LIMIT},
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
+    {"task-events", no_argument, NULL, 'E'},
+    {"logfile", required_argument, NULL, 'f'},
+    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"without-control", no_argument, NULL, OPT_WITHOUT_CONTROL},
+    {"without-heartbeat", no_argument, NULL, OPT_WITHOUT_HEARTBEAT},
+    {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -358,7 +412,7 @@ apply_option(int c, const char *arg, cel_worker_config_t *cfg, cel_error_t *err)
         cfg->heartbeat_s = (int)v;
         return 0;
     }
-    return apply_task_option(c, arg, cfg, err);
+    return apply_ops_option(c, arg, cfg, err);
 }
 
 int
@@ -370,8 +424,8 @@ cel__config_parse(int argc, char **argv, cel_worker_config_t *cfg,
     set_defaults(cfg);
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":A:c:Q:b:n:l:hV", long_opts, NULL)) !=
-           -1) {
+    while ((c = getopt_long(argc, argv, ":A:c:Q:b:n:l:f:EhV", long_opts,
+                            NULL)) != -1) {
         if (c == 'h') {
             fputs(usage_text, stdout);
             return 1;

@@ -9,9 +9,10 @@
 #include <cel/error.h>
 #include <cel/log.h>
 
-#define CEL_MAX_APPS   8
-#define CEL_MAX_QUEUES 16
-#define CEL_EXIT_USAGE 2 /* misuse (the master's exit code) */
+#define CEL_MAX_APPS        8
+#define CEL_MAX_QUEUES      16
+#define CEL_MAX_RATE_LIMITS 32
+#define CEL_EXIT_USAGE      2 /* misuse (the master's exit code) */
 
 /* RabbitMQ's default max_message_size (3.8 to 3.13): a larger message
  * closes the channel. */
@@ -51,6 +52,15 @@ typedef struct {
                                    long (seconds); 0: never, as Celery */
     long max_tasks_per_child;   /* 0: no limit */
     long max_memory_per_child;  /* KiB of RSS; 0: no limit */
+    /* Operations (Celery's names): */
+    const char *logfile;    /* -f/--logfile, NULL: stderr (borrowed argv) */
+    const char *pidfile;    /* --pidfile, NULL: none (borrowed argv) */
+    bool task_events;       /* -E: send task events from the start */
+    bool without_control;   /* --without-control: no pidbox */
+    bool without_heartbeat; /* --without-heartbeat: no worker-heartbeat */
+    const char *rate_limits[CEL_MAX_RATE_LIMITS]; /* --rate-limit TASK=RATE,
+                                                     checked, borrowed argv */
+    int nrate_limits;
 } cel_worker_config_t;
 
 /* cel__config_parse fills cfg from the environment and argv. Returns 0 to

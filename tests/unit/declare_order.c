@@ -5,4 +5,7 @@
 
 #include <cel/task.h>
 
-CEL_TASK_IMPL(add, int64_t x, int64_t y) { return json_integer(x + y); }
+CEL_TASK_IMPL(add, int64_t x, int64_t y)
+{
+    return json_integer(x + y);
+}

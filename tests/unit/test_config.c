@@ -1,6 +1,7 @@
 /* workerd's command line: defaults, the environment, flags over the
  * environment, Celery's spellings, and misuse rejected with a reason. */
 #include "config.h"
+#include "rate.h"
 
 #include <cel/log.h>
 
@@ -92,6 +93,41 @@ main(void)
                ARGV("workerd", "-A", "m.so", "--prefetch-multiplier", "-1"));
     expect_bad("--hand-back-after wants",
                ARGV("workerd", "-A", "m.so", "--hand-back-after", "-1"));
+    expect_bad("--rate-limit wants",
+               ARGV("workerd", "-A", "m.so", "--rate-limit", "add=10/d"));
+    expect_bad("--rate-limit wants",
+               ARGV("workerd", "-A", "m.so", "--rate-limit", "10/s"));
+
+    /* Operations: Celery's spellings. */
+    CHECK_OK(
+        parse(&cfg, &err,
+              ARGV("workerd", "-A", "m.so", "-E", "-f", "/tmp/w.log",
+                   "--pidfile", "/tmp/w.pid", "--without-control",
+                   "--rate-limit", "add=10/s", "--rate-limit", "mul=100/m")));
+    CHECK(cfg.task_events && cfg.without_control);
+    CHECK_STR_EQ(cfg.logfile, "/tmp/w.log");
+    CHECK_STR_EQ(cfg.pidfile, "/tmp/w.pid");
+    CHECK_EQ_INT(cfg.nrate_limits, 2);
+    CHECK_STR_EQ(cfg.rate_limits[1], "mul=100/m");
+    double per_s = 0;
+    CHECK_OK(cel__rate_parse("100/m", &per_s));
+    CHECK(per_s > 1.66 && per_s < 1.67);
+    CHECK_OK(cel__rate_parse("5", &per_s));
+    CHECK(per_s == 5);
+    CHECK_EQ_INT(cel__rate_parse("5/x", &per_s), CEL_EINVAL);
+    /* The shared bucket: one run per 100 ms, whoever asks. */
+    static cel_rate_t table[CEL_RATE_MAX];
+    CHECK_OK(cel__rate_set(table, "add", 10, "10/s"));
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1000000), 0);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1050000), 50000);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1100000), 0);
+    CHECK_EQ_INT(cel__rate_take(table, "other", 1100000), 0);
+    char text[24];
+    cel__rate_text(table, "add", text, sizeof(text));
+    CHECK_STR_EQ(text, "10/s");
+    CHECK_OK(cel__rate_set(table, "add", 0, "0"));
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1100001), 0);
+    cel__config_clear(&cfg);
     puts("ok");
     return 0;
 }

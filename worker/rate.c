@@ -1,0 +1,126 @@
+/* rate.c: task rate limits shared by every child (see rate.h). One
+ * process writes the table (the master before it forks, then the control
+ * process); children read it under each entry's sequence count and take
+ * runs with a compare-and-swap on the entry's theoretical arrival time. */
+#include "rate.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+cel__rate_parse(const char *text, double *per_s)
+{
+    char *end;
+
+    if (text == NULL || *text == '\0') {
+        return CEL_EINVAL;
+    }
+    double n = strtod(text, &end);
+    if (end == text || !(n >= 0) || n > 1e9) {
+        return CEL_EINVAL;
+    }
+    double per = 1;
+    if (*end == '/') {
+        per = strcmp(end, "/s") == 0   ? 1
+              : strcmp(end, "/m") == 0 ? 60
+              : strcmp(end, "/h") == 0 ? 3600
+                                       : 0;
+        if (per == 0) {
+            return CEL_EINVAL;
+        }
+    } else if (*end != '\0') {
+        return CEL_EINVAL;
+    }
+    *per_s = n / per;
+    return 0;
+}
+
+static cel_rate_t *
+find(cel_rate_t *table, const char *name, bool claim)
+{
+    cel_rate_t *free_entry = NULL;
+
+    for (int i = 0; i < CEL_RATE_MAX; i++) {
+        if (table[i].name[0] == '\0') {
+            free_entry = free_entry ? free_entry : &table[i];
+        } else if (strncmp(table[i].name, name, sizeof(table[i].name)) == 0) {
+            return &table[i];
+        }
+    }
+    return claim ? free_entry : NULL;
+}
+
+int
+cel__rate_set(cel_rate_t *table, const char *name, double per_s,
+              const char *text)
+{
+    cel_rate_t *e = find(table, name, per_s > 0);
+
+    if (e == NULL) {
+        return per_s > 0 ? CEL_ERANGE : 0;
+    }
+    atomic_fetch_add(&e->seq, 1); /* odd: being written */
+    if (per_s > 0) {
+        snprintf(e->name, sizeof(e->name), "%s", name);
+        snprintf(e->text, sizeof(e->text), "%s", text);
+        atomic_store(&e->interval_us, (int64_t)llround(1e6 / per_s));
+    } else {
+        atomic_store(&e->interval_us, 0);
+        e->text[0] = '\0';
+    }
+    atomic_fetch_add(&e->seq, 1);
+    return 0;
+}
+
+/* The interval of name's entry, read consistently; 0 when it has none. */
+static int64_t
+interval_of(cel_rate_t *table, const char *name, cel_rate_t **entry)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        cel_rate_t *e = find(table, name, false);
+        if (e == NULL) {
+            return 0;
+        }
+        unsigned s = atomic_load(&e->seq);
+        int64_t us = atomic_load(&e->interval_us);
+        bool same = strncmp(e->name, name, sizeof(e->name)) == 0;
+        if ((s & 1) == 0 && atomic_load(&e->seq) == s) {
+            *entry = e;
+            return same ? us : 0;
+        }
+    }
+    return 0; /* a writer that never finishes: run rather than stall */
+}
+
+int64_t
+cel__rate_take(cel_rate_t *table, const char *name, int64_t now_us)
+{
+    cel_rate_t *e = NULL;
+    int64_t interval = interval_of(table, name, &e);
+
+    if (interval <= 0) {
+        return 0;
+    }
+    int64_t tat = atomic_load(&e->tat_us);
+    for (;;) {
+        if (tat > now_us) {
+            return tat - now_us;
+        }
+        if (atomic_compare_exchange_weak(&e->tat_us, &tat, now_us + interval)) {
+            return 0;
+        }
+    }
+}
+
+void
+cel__rate_text(cel_rate_t *table, const char *name, char *out, size_t size)
+{
+    cel_rate_t *e = NULL;
+
+    out[0] = '\0';
+    if (interval_of(table, name, &e) > 0) {
+        snprintf(out, size, "%s", e->text);
+    }
+}
