@@ -7,7 +7,7 @@
  * few functions that have a second way to succeed (a sleep cut short, a
  * --help handled) document it as 1. A function that returns a pointer
  * returns NULL on failure and says where the code is (for the producer,
- * cel_client_last_error). No return value is ever -1 by itself: -1 is
+ * cel_client_errcode). No return value is ever -1 by itself: -1 is
  * CEL_ENOMEM. */
 #ifndef CEL_COMMON_ERROR_H
 #define CEL_COMMON_ERROR_H

@@ -53,7 +53,8 @@ typedef json_t *(*cel_task_fn)(cel_task_ctx_t *ctx, const json_t *args,
                                const json_t *kwargs);
 
 /* The entry point every task module exports. Returns 0, or non-zero to make
- * workerd refuse to start. It runs once, in the workerd master, before the
+ * workerd refuse to start. It runs once per start (again after a SIGHUP
+ * warm restart, which starts workerd afresh), in the workerd master, before the
  * children are forked: it must not start threads, open connections or
  * take locks a child would inherit held (a child gets a copy of memory
  * and descriptors, not of threads). Open such things lazily, in the task,
