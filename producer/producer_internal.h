@@ -148,6 +148,13 @@ void cel__client_note_read(cel_client_t *c, size_t bytes, bool cancelled);
  * connection that was lost. */
 int cel__client_reopen_tx(cel_client_t *c, cel_error_t *err);
 
+/* cel__client_take_tx takes send_lock and makes sure tx works (reads
+ * what the broker sent on it, and replaces it when it was lost), for a
+ * call that uses the publishing connection outside send.c (queues.c,
+ * control.c). Returns 0, CEL_ECLOSED after cel_client_close, or the
+ * reconnect's error; the caller unlocks send_lock in every case. */
+int cel__client_take_tx(cel_client_t *c, cel_error_t *err);
+
 /* cel__client_blocked: does the broker block the publishing connection
  * (its reason in why)? Reads what it sent first, unless a send holds the
  * connection (then false). Any lock may be held. */

@@ -6,9 +6,8 @@
 
 #include <cel/queues.h>
 
-/* Takes send_lock and makes sure tx works; the caller unlocks. */
-static int
-tx_take(cel_client_t *c, cel_error_t *err)
+int
+cel__client_take_tx(cel_client_t *c, cel_error_t *err)
 {
     pthread_mutex_lock(&c->send_lock);
     if (c->tx == NULL) {
@@ -24,7 +23,7 @@ int
 cel_client_queue_inspect(cel_client_t *c, const char *queue, int64_t *messages,
                          int64_t *consumers, cel_error_t *err)
 {
-    int r = tx_take(c, err);
+    int r = cel__client_take_tx(c, err);
     if (r == 0) {
         r = cel_broker_queue_inspect(c->tx, queue, messages, consumers, err);
     }
@@ -38,7 +37,7 @@ cel_client_queue_purge(cel_client_t *c, const char *queue, int64_t *purged,
 {
     int64_t n = 0;
 
-    int r = tx_take(c, err);
+    int r = cel__client_take_tx(c, err);
     if (r == 0) {
         r = cel_broker_queue_purge(c->tx, queue, &n, err);
     }
