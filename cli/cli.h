@@ -1,11 +1,13 @@
 /* cli.h: what the celeriac commands share: their exit codes, the broker
- * default, usage and help, and the reading of their command lines
- * (args.c). Private to cli/; each command is a cel__<name>_main given the
- * arguments from its own name on. */
+ * default, usage and help, the reading of their command lines (args.c),
+ * and the remote-control commands' table (remote.c). Private to cli/; each
+ * command is a cel__<name>_main given the arguments from its own name on. */
 #ifndef CEL_CLI_CLI_H
 #define CEL_CLI_CLI_H
 
 #include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cel/error.h>
@@ -65,11 +67,42 @@ int cel__cli_seconds(const char *text, int64_t *ms);
  * CEL_EINVAL. */
 int cel__cli_count(const char *text, long min, long max, long *n);
 
-/* The commands (call.c, map.c, purge.c, status.c). argv[0] is the
- * command's name; each returns its exit code. */
+/* A remote-control command as inspect.c and control.c list it, with
+ * the arguments Celery's registry (celery/worker/control.py) gives it:
+ * the words after the command's name fill args in order (type 's' a
+ * string, 'i' a whole number, 'f' a number of seconds); at least required
+ * words must come, and more than args only into variadic, a list. */
+typedef struct {
+    const char *name;
+    struct {
+        const char *name;
+        char type;
+    } args[4];
+    int required;
+    const char *variadic; /* the name of the list, or NULL */
+    bool cast;            /* sent asking for no answer (shutdown) */
+    bool revoke;          /* takes --terminate and --signal */
+} cel_cli_remote_t;
+
+/* The commands of `celeriac inspect` or `celeriac control`: their usage
+ * and their table. */
+typedef struct {
+    const char *usage;
+    const cel_cli_remote_t *commands;
+    size_t ncommands;
+} cel_cli_remotes_t;
+
+/* cel__cli_remote_main runs `celeriac inspect|control COMMAND ...` from
+ * set (remote.c): the call, the answers printed. Returns the exit code. */
+int cel__cli_remote_main(int argc, char **argv, const cel_cli_remotes_t *set);
+
+/* The commands (call.c, map.c, purge.c, status.c, inspect.c, control.c).
+ * argv[0] is the command's name; each returns its exit code. */
 int cel__call_main(int argc, char **argv);
 int cel__map_main(int argc, char **argv);
 int cel__purge_main(int argc, char **argv);
 int cel__status_main(int argc, char **argv);
+int cel__inspect_main(int argc, char **argv);
+int cel__control_main(int argc, char **argv);
 
 #endif

@@ -4,12 +4,14 @@
  *   celeriac map TASK [FILE|-]                     one task per input line
  *   celeriac purge [QUEUE] [-f]                    empty a queue
  *   celeriac status [QUEUE...]                     messages and consumers
+ *   celeriac inspect COMMAND [ARGS...]             ask the workers
+ *   celeriac control COMMAND [ARGS...]             tell the workers
  *
  * Every command takes -b URL (default $CELERIAC_BROKER_URL, else
  * amqp://guest:guest@localhost:5672//) and --help. Exit codes, the same
- * for every command: 0 success; 1 a task failed, a queue is missing, or a
- * broker error; 2 misuse (the usage goes to stderr); 3 a wait for a
- * result ran out (--timeout). */
+ * for every command: 0 success; 1 a task failed, a queue is missing, no
+ * worker answered (inspect, control), or a broker error; 2 misuse (the usage
+ * goes to stderr); 3 a wait for a result ran out (--timeout). */
 #include "cli.h"
 
 #include <stdio.h>
@@ -26,21 +28,24 @@ static const char usage_text[] =
     "                                       a queue (default celery)\n"
     "  status [QUEUE...]                    messages ready and consumers of\n"
     "                                       queues (default celery)\n"
+    "  inspect COMMAND [ARGS...]            ask the workers (ping, stats,\n"
+    "                                       active, registered, ...)\n"
+    "  control COMMAND [ARGS...]            tell the workers (revoke,\n"
+    "                                       shutdown, rate_limit, ...)\n"
     "\n"
     "Every command takes --help, which tells more, and:\n" //
     CEL_CLI_BROKER_HELP                                    //
     "\n"                                                   //
-    "Exit: 0 success, 1 task failure, missing queue or broker error,\n"
-    "2 misuse, 3 timeout.\n";
+    "Exit: 0 success, 1 task failure, missing queue, no worker answered\n"
+    "or broker error, 2 misuse, 3 timeout.\n";
 
 static const struct {
     const char *name;
     int (*main)(int argc, char **argv);
 } commands[] = {
-    {"call", cel__call_main},
-    {"map", cel__map_main},
-    {"purge", cel__purge_main},
-    {"status", cel__status_main},
+    {"call", cel__call_main},       {"map", cel__map_main},
+    {"purge", cel__purge_main},     {"status", cel__status_main},
+    {"inspect", cel__inspect_main}, {"control", cel__control_main},
 };
 
 int
@@ -63,5 +68,5 @@ main(int argc, char **argv)
         }
     }
     cel__cli_usage(usage_text, "unknown command (the commands are: call, "
-                               "map, purge, status)");
+                               "map, purge, status, inspect, control)");
 }

@@ -85,7 +85,7 @@ done
 help="$("$build/bin/celeriac" --help)" || fail "celeriac --help exited $?"
 mapfile -t opts < <(long_options <<<"$help")
 names celeriac.1 "celeriac options" "${opts[@]}"
-for cmd in call map purge status; do
+for cmd in call map purge status inspect control; do
     if ! help="$("$build/bin/celeriac" "$cmd" --help 2>/dev/null)"; then
         if [[ "$cmd" == call ]]; then
             fail "celeriac call --help failed"
