@@ -1,9 +1,10 @@
-/* log.c: one formatted line per write(2) on stderr: UTC time with
- * milliseconds, pid, role, level letter, message. Lines longer than the
- * buffer are cut, never split across writes. A message carries text from
- * outside (task names, ids, a task's exception), so bytes that are not
- * UTF-8 and control characters (which could forge a line or drive the
- * terminal) are written as \xNN escapes. */
+/* log.c: one formatted line per write(2), in Celery's format:
+ * "[2026-12-02 12:00:00,123: WARNING/MainProcess] message" (local time,
+ * a comma before the milliseconds, the level's name, the role). Lines
+ * longer than the buffer are cut, never split across writes. A message
+ * carries text from outside (task names, ids, a task's exception), so
+ * bytes that are not UTF-8 and control characters (which could forge a
+ * line or drive the terminal) are written as \xNN escapes. */
 #include <cel/log.h>
 
 #include "json_internal.h"
@@ -17,7 +18,8 @@
 #include <unistd.h>
 
 int cel_log_threshold = CEL_LOG_INFO;
-static char log_role[32] = "main";
+static char log_role[48] = "MainProcess";
+static int log_fd = STDERR_FILENO;
 
 void
 cel_log_set_level(cel_log_level_t level)
@@ -32,9 +34,9 @@ cel_log_parse_level(const char *name, cel_log_level_t *out)
         const char *name;
         cel_log_level_t level;
     } names[] = {
-        {"critical", CEL_LOG_ERROR}, {"error", CEL_LOG_ERROR},
-        {"warning", CEL_LOG_WARN},   {"warn", CEL_LOG_WARN},
-        {"info", CEL_LOG_INFO},      {"debug", CEL_LOG_DEBUG},
+        {"critical", CEL_LOG_CRITICAL}, {"error", CEL_LOG_ERROR},
+        {"warning", CEL_LOG_WARN},      {"warn", CEL_LOG_WARN},
+        {"info", CEL_LOG_INFO},         {"debug", CEL_LOG_DEBUG},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcasecmp(name, names[i].name) == 0) {
@@ -51,20 +53,43 @@ cel_log_set_role(const char *role)
     snprintf(log_role, sizeof(log_role), "%s", role);
 }
 
+void
+cel_log_set_fd(int fd)
+{
+    log_fd = fd;
+}
+
+/* Python's logging level names, as Celery prints them. */
+static const char *
+level_name(int level)
+{
+    static const char *const names[] = {"CRITICAL", "ERROR", "WARNING", "INFO",
+                                        "DEBUG"};
+
+    if (level < CEL_LOG_CRITICAL) {
+        level = CEL_LOG_CRITICAL;
+    }
+    if (level > CEL_LOG_DEBUG) {
+        level = CEL_LOG_DEBUG;
+    }
+    return names[level - CEL_LOG_CRITICAL];
+}
+
+/* "[2026-12-02 12:00:00,123: INFO/MainProcess] ": Python's logging
+ * asctime (local time, milliseconds after a comma), as Celery's worker
+ * writes it. */
 static size_t
 format_prefix(char *buf, size_t size, int level)
 {
-    static const char letters[] = "EWID";
     struct timespec ts;
     struct tm tm;
     char stamp[32];
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    int n =
-        snprintf(buf, size, "%s.%03ldZ %d %s %c ", stamp, ts.tv_nsec / 1000000L,
-                 (int)getpid(), log_role, letters[level & 3]);
+    localtime_r(&ts.tv_sec, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+    int n = snprintf(buf, size, "[%s,%03ld: %s/%s] ", stamp,
+                     ts.tv_nsec / 1000000L, level_name(level), log_role);
     return n < 0 ? 0 : (size_t)n;
 }
 
@@ -77,7 +102,7 @@ emit(char *buf, size_t len, size_t size)
     buf[len++] = '\n';
     const char *p = buf;
     while (len > 0) {
-        ssize_t w = write(STDERR_FILENO, p, len);
+        ssize_t w = write(log_fd, p, len);
         if (w < 0 && errno == EINTR) {
             continue;
         }

@@ -52,14 +52,23 @@ put_real(writer_t *w, double d)
         puts_(w, d < 0 ? "-inf" : "inf");
         return;
     }
-    for (int prec = 1; prec <= 17; prec++) { /* shortest that reads back */
-        snprintf(buf, sizeof(buf), "%.*g", prec, d);
+    int prec = 1;
+    for (; prec < 17; prec++) { /* the fewest digits that read back */
+        snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
         if (strtod(buf, NULL) == d) {
             break;
         }
     }
+    snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
+    int exp = atoi(strchr(buf, 'e') + 1);
+    if (exp < -4 || exp >= 16) { /* where Python writes 1e-05, 1e+16 */
+        puts_(w, buf);
+        return;
+    }
+    int decimals = prec - 1 - exp; /* else 100.0, 0.000312 */
+    snprintf(buf, sizeof(buf), "%.*f", decimals > 0 ? decimals : 0, d);
     puts_(w, buf);
-    if (strpbrk(buf, ".eninf") == NULL) {
+    if (decimals <= 0) {
         puts_(w, ".0");
     }
 }

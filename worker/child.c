@@ -372,7 +372,7 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
     cel_held_t held;
     int r = SERVE_STOP;
 
-    snprintf(role, sizeof(role), "child-%d", slot + 1);
+    snprintf(role, sizeof(role), "ForkPoolWorker-%d", slot + 1);
     cel_log_set_role(role);
     child_signals(master);
     cel__guard_init();

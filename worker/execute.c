@@ -10,6 +10,7 @@
 #include "canvas.h"
 #include "child.h"
 #include "task_ctx.h"
+#include "tasklog.h"
 #include "watch.h"
 
 #include <cel/clock.h>
@@ -283,11 +284,12 @@ static int
 report(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
        cel_task_ctx_t *ctx, json_t *value, double secs)
 {
-    char tb[1600];
+    char tb[1600], text[CEL_TASKLOG_REPR_SIZE], took[32];
 
     if (value != NULL && !ctx->failed) {
-        CEL_LOG(CEL_LOG_INFO, "Task %s[%s] succeeded in %.3fs", m->task, m->id,
-                secs);
+        CEL_LOG(CEL_LOG_INFO, "Task %s[%s] succeeded in %ss: %s", m->task,
+                m->id, cel__tasklog_runtime(secs, took, sizeof(took)),
+                cel__tasklog_value(value, text, sizeof(text)));
         return publish_success(c, d, m, value);
     }
     if (ctx->retry && !ctx->failed) {
@@ -299,8 +301,9 @@ report(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     if (!ctx->failed) {
         cel_task_fail(ctx, "RuntimeError", "task returned no result");
     }
-    CEL_LOG(CEL_LOG_WARN, "Task %s[%s] raised %s: %s", m->task, m->id,
-            ctx->exc_type, ctx->exc_message);
+    CEL_LOG(CEL_LOG_ERROR, "Task %s[%s] raised unexpected: %s", m->task, m->id,
+            cel__tasklog_exc(ctx->exc_type, ctx->exc_args, ctx->exc_message,
+                             text, sizeof(text)));
     format_traceback(c, ctx, tb, sizeof(tb));
     cel_exc_t e = {ctx->exc_type, ctx->exc_module, ctx->exc_message, tb,
                    ctx->exc_args};

@@ -1,11 +1,15 @@
-/* main.c: workerd's entry: settings, task modules, a login check, then
- * the supervisor. Exit codes: 0 after a shutdown, 1 on a start-up failure
- * (a module that will not load, a broker that refuses the login), 2 on
- * misuse.
+/* main.c: workerd's entry: settings, the log file and the pid file, task
+ * modules, a login check, the banner, then the supervisor. Exit codes: 0
+ * after a shutdown, 1 on a start-up failure (a log file that will not
+ * open, a pid file another workerd holds, a module that will not load, a
+ * broker that refuses the login), 2 on misuse.
  * After a warm restart (SIGHUP) it runs its own executable again with the
- * same arguments, so new task modules and a new binary are picked up. */
+ * same arguments, so new task modules and a new binary are picked up; the
+ * pid stays, and so does the pid file. */
+#include "banner.h"
 #include "config.h"
 #include "modules.h"
+#include "pidfile.h"
 #include "registry.h"
 #include "supervisor.h"
 
@@ -13,6 +17,7 @@
 #include <cel/log.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -59,7 +64,7 @@ check_login(const cel_worker_config_t *cfg)
     int r = cel_broker_open(cfg->broker_url, &opts, &b, &err);
     cel_broker_close(b);
     if (r == CEL_EAUTH) {
-        CEL_LOG(CEL_LOG_ERROR, "%s; not starting", err.text);
+        CEL_LOG(CEL_LOG_CRITICAL, "%s; not starting", err.text);
         return r;
     }
     if (r != 0) {
@@ -68,14 +73,80 @@ check_login(const cel_worker_config_t *cfg)
     return 0;
 }
 
+/* -f FILE: the log is appended to FILE; the children inherit the
+ * descriptor. It is closed on exec, so a warm restart opens FILE again.
+ * Returns the descriptor the log goes to, or -1. */
+static int
+open_log(const cel_worker_config_t *cfg)
+{
+    if (cfg->logfile == NULL) {
+        return STDERR_FILENO;
+    }
+    int fd =
+        open(cfg->logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        cel_log_errno(CEL_LOG_CRITICAL, errno, "cannot open the log file %s",
+                      cfg->logfile);
+        return -1;
+    }
+    cel_log_set_fd(fd);
+    return fd;
+}
+
+/* --pidfile FILE: refused while another live workerd holds it. Returns 0
+ * or the error. */
+static int
+take_pidfile(const cel_worker_config_t *cfg)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+
+    if (cfg->pidfile == NULL) {
+        return 0;
+    }
+    int r = cel__pidfile_create(cfg->pidfile, getpid(), &err);
+    if (r < 0) {
+        CEL_LOG(CEL_LOG_CRITICAL, "%s; not starting", err.text);
+        return r;
+    }
+    if (r == 1) {
+        CEL_LOG(CEL_LOG_WARN, "Stale pidfile %s replaced", cfg->pidfile);
+    }
+    return 0;
+}
+
+/* Loads the task modules, checks the login, prints the banner and runs
+ * the master: workerd's exit code. */
+static int
+serve(const cel_worker_config_t *cfg, int log_fd, bool *again)
+{
+    cel_error_t err = CEL_ERROR_INIT;
+    cel_registry_t reg;
+    cel_modules_t mods;
+    int code = 1;
+
+    cel__registry_init(&reg);
+    int r = cel__modules_load(cfg, &reg, &mods, &err);
+    if (r == 0 && reg.count == 0) {
+        r = cel_error_set(&err, CEL_EINVAL,
+                          "the task modules register no "
+                          "tasks");
+    }
+    if (r != 0) {
+        CEL_LOG(CEL_LOG_CRITICAL, "%s", err.text);
+    } else if (check_login(cfg) == 0) {
+        cel__banner_print(log_fd, cfg, &reg);
+        code = cel__supervisor_run(cfg, &reg, again);
+    }
+    cel__registry_clear(&reg);
+    cel__modules_unload(&mods);
+    return code;
+}
+
 int
 main(int argc, char **argv)
 {
     cel_worker_config_t cfg;
     cel_error_t err = CEL_ERROR_INIT;
-    cel_registry_t reg;
-    cel_modules_t mods;
-
     char exe[4096];
 
     own_path(exe, sizeof(exe));
@@ -89,23 +160,17 @@ main(int argc, char **argv)
         return CEL_EXIT_USAGE;
     }
     cel_log_set_level(cfg.loglevel);
-    cel_log_set_role("main");
-    cel__registry_init(&reg);
-    r = cel__modules_load(&cfg, &reg, &mods, &err);
-    if (r == 0 && reg.count == 0) {
-        r = cel_error_set(&err, CEL_EINVAL,
-                          "the task modules register no "
-                          "tasks");
-    }
+    cel_log_set_role("MainProcess");
     int code = 1;
     bool again = false;
-    if (r != 0) {
-        CEL_LOG(CEL_LOG_ERROR, "%s", err.text);
-    } else if (check_login(&cfg) == 0) {
-        code = cel__supervisor_run(&cfg, &reg, &again);
+    int log_fd = open_log(&cfg);
+    if (log_fd >= 0 && take_pidfile(&cfg) == 0) {
+        code = serve(&cfg, log_fd, &again);
+        code = again ? restart(exe, argv) : code;
+        if (cfg.pidfile != NULL) { /* not on a warm restart: exec kept it */
+            cel__pidfile_remove(cfg.pidfile, getpid());
+        }
     }
-    cel__registry_clear(&reg);
-    cel__modules_unload(&mods);
     cel__config_clear(&cfg);
-    return again ? restart(exe, argv) : code;
+    return code;
 }

@@ -75,7 +75,7 @@ spawn(cel_master_t *m, int i)
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
-        cel_log_errno(CEL_LOG_ERROR, errno, "fork child-%d", i + 1);
+        cel_log_errno(CEL_LOG_ERROR, errno, "fork ForkPoolWorker-%d", i + 1);
         m->slots[i].respawn = 1; /* try again later */
         m->slots[i].respawn_at_ms = cel_clock_now_ms() + RESPAWN_DELAY_MS;
         return;
@@ -90,7 +90,8 @@ spawn(cel_master_t *m, int i)
         .pid = pid, .started_at_ms = cel_clock_now_ms(), .respawn = 1};
     m->board->slots[i].retiring = 0;
     m->live++;
-    CEL_LOG(CEL_LOG_INFO, "started child-%d (pid %d)", i + 1, (int)pid);
+    CEL_LOG(CEL_LOG_INFO, "started ForkPoolWorker-%d (pid %d)", i + 1,
+            (int)pid);
 }
 
 static const char *
@@ -150,16 +151,18 @@ record_loss(cel_master_t *m, int i, int status)
     }
     if (cel__board_reap(m->board, i, kind, reason, id, sizeof(id), name,
                         sizeof(name))) {
-        CEL_LOG(CEL_LOG_ERROR,
-                "child-%d (pid %d) died (%s) while running task %s[%s]", i + 1,
-                (int)m->slots[i].pid, how, name, id);
+        CEL_LOG(
+            CEL_LOG_ERROR,
+            "ForkPoolWorker-%d (pid %d) died (%s) while running task %s[%s]",
+            i + 1, (int)m->slots[i].pid, how, name, id);
     } else if (retired(m, i, status)) {
-        CEL_LOG(CEL_LOG_INFO, "child-%d (pid %d) retired; replacing it", i + 1,
+        CEL_LOG(CEL_LOG_INFO,
+                "ForkPoolWorker-%d (pid %d) retired; replacing it", i + 1,
                 (int)m->slots[i].pid);
     } else if (!clean || !m->stopping) {
         CEL_LOG(clean ? CEL_LOG_INFO : CEL_LOG_ERROR,
-                "child-%d (pid %d) exited (%s)", i + 1, (int)m->slots[i].pid,
-                how);
+                "ForkPoolWorker-%d (pid %d) exited (%s)", i + 1,
+                (int)m->slots[i].pid, how);
     }
 }
 
@@ -197,7 +200,7 @@ enforce_limits(cel_master_t *m)
             s->killed_limit_ms = m->board->slots[i].hard_limit_ms;
             CEL_LOG(CEL_LOG_ERROR,
                     "Hard time limit (%gs) exceeded for %s[%s]; killing "
-                    "child-%d (pid %d)",
+                    "ForkPoolWorker-%d (pid %d)",
                     (double)s->killed_limit_ms / 1000.0,
                     m->board->slots[i].task_name, m->board->slots[i].task_id,
                     i + 1, (int)s->pid);

@@ -45,7 +45,8 @@ checks(void)
      * task waits for it; what matters is that the connection is the
      * first one and no error broke it. */
     CHECK_EQ_INT(test_file_count(w.log, "connected; consuming"), 1);
-    CHECK_EQ_INT(test_file_count(w.log, " E "), 0);
+    CHECK_EQ_INT(test_file_count(w.log, ": ERROR/"), 0);
+    CHECK_EQ_INT(test_file_count(w.log, ": CRITICAL/"), 0);
     cel_client_close(w.client);
     kill(w.pid, SIGKILL); /* not waiting for the second run */
     waitpid(w.pid, NULL, 0);

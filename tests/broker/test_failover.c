@@ -98,13 +98,16 @@ main(void)
     cel_client_close(c);
     cli_call(w.queue);
 
-    /* The master's ready line comes once both children consume; it names
-     * the whole list, passwords hidden. */
+    /* The master's ready line comes once both children consume; it and
+     * the banner's transport line name the whole list, passwords hidden. */
     for (int i = 0; i < 300 && test_file_count(w.log, " ready: ") == 0; i++) {
         cel_clock_sleep_ms(100, NULL);
     }
     CHECK_EQ_INT(test_file_count(w.log, "(broker 2 of 2); consuming"), 2);
-    CHECK_EQ_INT(test_file_count(w.log, "guest:***@127.0.0.1:1//;"), 1);
+    CHECK_EQ_INT(test_file_count(w.log, "guest:***@127.0.0.1:1//;"), 2);
+    CHECK_EQ_INT(test_file_count(w.log, ".> transport:   amqp://guest:***@"
+                                        "127.0.0.1:1//;amqp://guest:***@"),
+                 1);
     CHECK_EQ_INT(test_file_count(w.log, "guest:guest"), 0);
     test_worker_close(&w);
     none_answers();

@@ -23,7 +23,8 @@ main(void)
     test_expect_int(slow_sum_delay(w.client, 6.0, 2, 3), 5, 30000);
     test_expect_int(add_delay(w.client, 1, 1), 2, 30000);
     CHECK_EQ_INT(test_file_count(w.log, "connected; consuming"), 1);
-    CHECK_EQ_INT(test_file_count(w.log, " E "), 0); /* no error logged */
+    CHECK_EQ_INT(test_file_count(w.log, ": ERROR/"), 0); /* no error logged */
+    CHECK_EQ_INT(test_file_count(w.log, ": CRITICAL/"), 0);
     test_worker_close(&w);
     puts("ok");
     return 0;

@@ -132,6 +132,26 @@ test_repr_integers(void)
     json_decref(args);
 }
 
+/* Floats as Python's repr() writes them (the values are Python's own):
+ * fixed notation from 1e-4 up to 1e16, with ".0" for whole numbers, and
+ * the fewest digits that read back. */
+static void
+test_repr_reals(void)
+{
+    char repr[256];
+    json_t *args =
+        json_pack("[ffffffffffffffff]", 100.0, 1e16, 1e22, 0.5, 12345678.0,
+                  1e-05, 0.000312, 2.0, 1.5e-07, 123.456, -0.0,
+                  9999999999999998.0, 0.1, 1.0 / 3, -2.5e-300, 0.0001);
+
+    cel_pyrepr(args, true, repr, sizeof(repr));
+    CHECK_STR_EQ(repr, "(100.0, 1e+16, 1e+22, 0.5, 12345678.0, 1e-05, "
+                       "0.000312, 2.0, 1.5e-07, 123.456, -0.0, "
+                       "9999999999999998.0, 0.1, 0.3333333333333333, "
+                       "-2.5e-300, 0.0001)");
+    json_decref(args);
+}
+
 static void
 test_v1(void)
 {
@@ -286,6 +306,7 @@ main(void)
     test_roundtrip();
     test_long_unicode_args();
     test_repr_integers();
+    test_repr_reals();
     test_v1();
     test_malformed();
     test_results();
