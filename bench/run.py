@@ -74,7 +74,7 @@ p.add_argument('--out', default=os.path.join(ROOT, 'docs'))
 p.add_argument('--report-only', action='store_true',
                help='rewrite the table and plot from OUT/bench-results.json')
 SECTIONS = ('ceiling', 'throughput', 'fair', 'payload', 'drain',
-            'pyproducer', 'chains', 'latency', 'cpu', 'footprint')
+            'pyproducer', 'chains', 'latency', 'cpu', 'footprint', 'events')
 p.add_argument('--only', type=lambda x: x.split(','),
                help='comma-separated sections to run (%s); prints their '
                     'figures, writes nothing' % ', '.join(SECTIONS))
@@ -158,7 +158,7 @@ class Worker:
     """workerd or a Celery worker on a fresh queue, ready when started.
     build: workerd and its tasks from another build directory."""
 
-    def __init__(self, kind, c, prefetch, build=None, queue=None):
+    def __init__(self, kind, c, prefetch, build=None, queue=None, extra=()):
         self.queue = queue or new_queue(kind)
         self.kind = kind
         self.logf = None
@@ -170,15 +170,15 @@ class Worker:
             self.logf = open('/tmp/%s.log' % self.queue, 'w+')
             self.proc = subprocess.Popen(
                 [os.path.join(bin_, 'workerd'), '-A', lib, '-c', str(c), '-Q',
-                 self.queue, '-b', URL] + prefetch_opt(prefetch),
-                stderr=self.logf)
+                 self.queue, '-b', URL] + prefetch_opt(prefetch) +
+                list(extra), stderr=self.logf)
             self.wait(lambda: ' ready: ' in open(self.logf.name).read())
             time.sleep(1)  # as for Celery below: start from a quiet broker
         else:
             self.proc = subprocess.Popen(
                 [PY, '-m', 'celery', '-A', 'pytasks', '-b', URL, 'worker',
                  '-c', str(c), '-P', 'prefork', '-Q', self.queue] +
-                prefetch_opt(prefetch) + ['--without-gossip',
+                prefetch_opt(prefetch) + list(extra) + ['--without-gossip',
                  '--without-mingle', '--without-heartbeat', '-l', 'warning'],
                 cwd=INTEROP, env=dict(ENV, CELERIAC_TEST_QUEUE=self.queue),
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -302,6 +302,50 @@ def throughput(c):
         pairs = zip(runs['celeriac_c%d' % c], runs['baseline%d_c%d' % (i, c)])
         results['baseline%d_ratio_c%d' % (i, c)] = statistics.median(
             a['tasks_per_s'] / b['tasks_per_s'] for a, b in pairs)
+
+
+def events_cost(c=2):
+    """Task events (-E) on against off, at default settings and -c c,
+    for workerd (a task.multi batch per wait, as Celery's prefork) and
+    for Celery; runs interleaved. The cost is 1 - on/off of the paired
+    runs' medians."""
+    kinds = {'celeriac_events_off': ('celeriac', ()),
+             'celeriac_events_on': ('celeriac', ('-E',)),
+             'celery_events_off': ('celery', ()),
+             'celery_events_on': ('celery', ('-E',))}
+    tool = [os.path.join(BIN, 'bench_tasks'), 'throughput', str(N)]
+    w = {}
+    try:  # a worker that fails to start stops those started before it
+        for k, (kind, extra) in kinds.items():
+            w[k] = Worker(kind, c, DEFAULT, extra=extra)
+        cmds = {k: tool + [x.queue] for k, x in w.items()}
+        for cmd in cmds.values():
+            check(run_json(cmd))  # warm-up
+        runs = {k: [] for k in cmds}
+        for _ in range(RUNS):
+            for k, cmd in cmds.items():
+                runs[k].append(check(run_json(cmd)))
+    finally:
+        for x in w.values():
+            x.stop()
+    for k in cmds:
+        results['%s_c%d' % (k, c)] = summary(runs[k], 'tasks_per_s')
+    for kind in ('celeriac', 'celery'):
+        pairs = zip(runs[kind + '_events_on'], runs[kind + '_events_off'])
+        results['%s_events_cost_c%d' % (kind, c)] = 1 - statistics.median(
+            a['tasks_per_s'] / b['tasks_per_s'] for a, b in pairs)
+
+
+def events_lines():
+    r = results
+    rows = ['| -c 2, defaults | events off | events on (-E) | cost |',
+            '|---|---|---|---|']
+    for kind, name in (('celeriac', 'celeriac'), ('celery', 'Celery')):
+        rows.append('| %s | %s | %s | %.0f%% |' % (
+            name, fmt(r['%s_events_off_c2' % kind]),
+            fmt(r['%s_events_on_c2' % kind]),
+            100 * r['%s_events_cost_c2' % kind]))
+    return rows + ['']
 
 
 def fair():
@@ -668,7 +712,8 @@ def main():
              ('chains', lambda: chains(CHAIN_C)), ('latency', latency),
              ('cpu', lambda: results.__setitem__('cpu', cpu())),
              ('footprint', lambda: results.__setitem__('footprint',
-                                                       footprint()))]
+                                                       footprint())),
+             ('events', events_cost)]
     for name, fn in plan:
         if name in run:
             log('== %s' % name)
@@ -1023,7 +1068,7 @@ def report():
                   % ', '.join(sorted(r['failed'])), '']
     for fn in (throughput_lines, other_lines, fair_lines, payload_lines,
                drain_lines, chain_report, latency_lines, cpu_lines, footprint_lines,
-               goal_lines):
+               events_lines, goal_lines):
         lines += part(fn)
     lines += ['', '![tasks/s against concurrency](bench-throughput.png)', '',
               'The whole run took %.0f s. Raw figures: '

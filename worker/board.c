@@ -13,16 +13,12 @@
 
 #define DYING_WAIT_MS 2000 /* how long a child waits for another to die */
 
-/* FNV-1a over the whole id. */
 static cel_task_key_t
 task_key(const char *id)
 {
-    uint64_t h = 14695981039346656037ULL;
     size_t n = 0;
+    uint64_t h = cel__id_hash(id, &n);
 
-    for (; id[n] != '\0'; n++) {
-        h = (h ^ (unsigned char)id[n]) * 1099511628211ULL;
-    }
     return (cel_task_key_t){h, n};
 }
 
@@ -76,6 +72,15 @@ cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t)
                  t->reply_to ? t->reply_to : "");
     cel_copy_str(s->correlation_id, sizeof(s->correlation_id),
                  t->correlation_id ? t->correlation_id : t->id);
+    cel_pyrepr(t->args, true, s->args_repr, sizeof(s->args_repr));
+    cel_pyrepr(t->kwargs, false, s->kwargs_repr, sizeof(s->kwargs_repr));
+    cel_copy_str(s->exchange, sizeof(s->exchange),
+                 t->exchange ? t->exchange : "");
+    cel_copy_str(s->routing_key, sizeof(s->routing_key),
+                 t->routing_key ? t->routing_key : "");
+    s->priority = t->priority;
+    s->redelivered = t->redelivered;
+    s->started_wall_us = cel_clock_wall_us();
     static pid_t me; /* 0 in the master, so each child finds its own */
 
     if (me == 0) {
@@ -178,6 +183,13 @@ cel__board_reap(cel_board_t *board, int slot, cel_lost_kind_t kind,
         return false;
     }
     int count = lost_before(board, &s->key, s->task_id) + 1;
+    int signum = 0;
+    if (cel__ops_revoked_key(&board->ops, s->key.hash, s->key.len, s->task_id,
+                             &signum) &&
+        signum != 0) {
+        kind = CEL_LOST_REVOKED;
+        reason = "terminated";
+    }
     unsigned i = atomic_fetch_add(&board->next_lost, 1) % CEL_LOST_MAX;
     cel_lost_t *l = &board->lost[i];
     atomic_fetch_add(&l->seq, 1); /* odd: being written */

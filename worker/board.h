@@ -18,6 +18,8 @@
 
 #include <cel/message.h>
 
+#include "ops.h"
+
 #define CEL_LOST_MAX 64
 
 /* A task id of any length, as the board keeps it: its length and a hash of
@@ -57,12 +59,19 @@ typedef struct {
     char task_name[128];
     char reply_to[CEL_SHORTSTR_SIZE]; /* where to report it, "" for nowhere */
     char correlation_id[CEL_SHORTSTR_SIZE];
+    /* For remote control's active and query_task (control.h): */
+    int64_t started_wall_us;
+    char args_repr[128], kwargs_repr[128]; /* cut, as Celery's argsrepr */
+    char exchange[128], routing_key[128];
+    int priority;
+    bool redelivered;
 } cel_slot_state_t;
 
 /* Why a task was lost. */
 typedef enum {
     CEL_LOST_DIED = 1, /* its child died (crash, kill, OOM) */
     CEL_LOST_TIMEOUT,  /* the master killed it at its hard time limit */
+    CEL_LOST_REVOKED,  /* revoke(terminate=True) killed its child */
 } cel_lost_kind_t;
 
 typedef struct {
@@ -94,6 +103,7 @@ typedef struct {
      * hard limit due sooner wakes it (SIGUSR1). */
     atomic_int_fast64_t master_wakes_ms;
     pid_t master;
+    cel_ops_t ops; /* what remote control changes (ops.h) */
     cel_lost_t lost[CEL_LOST_MAX];
     int nslots;
     cel_slot_state_t slots[];
@@ -112,6 +122,10 @@ typedef struct {
     int64_t hard_limit_ms;
     bool acked;
     const char *reply_to, *correlation_id; /* NULL when none */
+    const json_t *args, *kwargs;           /* for remote control */
+    const char *exchange, *routing_key;
+    int priority;
+    bool redelivered;
 } cel_board_task_t;
 
 void cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t);

@@ -104,17 +104,16 @@ static void
 log_connected(cel_child_t *c)
 {
     char where[600] = "";
-    const char *more = c->cfg->nqueues > 1 ? ", ..." : "";
+    const char *more = c->nqueues > 1 ? ", ..." : "";
 
     c->node = cel_broker_node(c->broker, where, sizeof(where));
     if (cel_broker_nodes(c->broker) > 1) {
         CEL_LOG(CEL_LOG_INFO,
                 "connected to %s (broker %d of %d); consuming %s%s", where,
-                c->node + 1, cel_broker_nodes(c->broker), c->cfg->queues[0],
-                more);
+                c->node + 1, cel_broker_nodes(c->broker), c->queues[0], more);
         return;
     }
-    CEL_LOG(CEL_LOG_INFO, "connected; consuming %s%s", c->cfg->queues[0], more);
+    CEL_LOG(CEL_LOG_INFO, "connected; consuming %s%s", c->queues[0], more);
 }
 
 static int
@@ -291,6 +290,7 @@ forget_channel(cel_child_t *c, cel_held_t *held)
     c->consuming = false;
     c->window.size = 0; /* basic.qos again on the new channel */
     c->channel_reset = false;
+    c->events.declared = false;
 }
 
 /* Serves deliveries until shutdown, a broker error or retirement. */
@@ -322,6 +322,9 @@ serve(cel_child_t *c, cel_held_t *held)
          * runs dry (more children than cores) would otherwise send the
          * broker an ack frame every few tasks. */
         bool more = cel_broker_pending(c->broker);
+        if (!more && cel__tev_flush(c) != 0) {
+            return SERVE_BROKEN;
+        }
         cel_broker_cork(c->broker, more);
         int timeout = poll_timeout(next_us);
         if (cel__returned_run_due(c, &timeout) != 0) {
@@ -374,6 +377,7 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
 
     snprintf(role, sizeof(role), "ForkPoolWorker-%d", slot + 1);
     cel_log_set_role(role);
+    atomic_store(&board->slots[slot].pid, getpid()); /* for stats */
     child_signals(master);
     cel__guard_init();
     int ok = cel__held_init(&held) == 0;
@@ -394,6 +398,7 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
             cel__guard_broken(&c);
             blame_finished(&c);
         } else {
+            (void)cel__tev_flush(&c);
             (void)cel__flush_acks(&c); /* or they would run again */
         }
         forget_channel(&c, &held);
@@ -407,6 +412,7 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
         cel_clock_sleep_ms(500, &cel__child_stop);
     }
     cel__watch_stop(c.watch);
+    json_decref(c.events.batch);
     cel__held_free(&held);
     cel__returned_free(c.returned);
     CEL_LOG(CEL_LOG_INFO, "%s after %llu tasks",

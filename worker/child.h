@@ -14,6 +14,7 @@
 
 #include "board.h"
 #include "config.h"
+#include "events.h"
 #include "registry.h"
 #include "window.h"
 
@@ -47,7 +48,29 @@ typedef struct {
                                          connection ("" after a connect) */
     int sock_fd;                      /* the broker connection's descriptor, */
     uint64_t sock_ino; /* and its inode, to see a task replace it */
+    /* The queues consumed, as the board's list (ops.h) stood at
+     * queues_gen: add_consumer and cancel_consumer change it. */
+    char queues[CEL_MAX_QUEUES][CEL_SHORTSTR_SIZE];
+    int nqueues;
+    unsigned queues_gen;
+    cel_event_batch_t events; /* task events not sent yet */
+    bool rerun;               /* the delivery comes from held.c again */
 } cel_child_t;
+
+/* Task events (task_events.c): each does nothing while they are off. */
+void cel__tev_received(cel_child_t *c, const cel_task_msg_t *m);
+void cel__tev_started(cel_child_t *c, const cel_task_msg_t *m);
+void cel__tev_succeeded(cel_child_t *c, const cel_task_msg_t *m,
+                        const json_t *value, double runtime_s);
+/* type: "task-failed" or "task-retried". */
+void cel__tev_failed(cel_child_t *c, const char *type, const cel_task_msg_t *m,
+                     const char *exc_type, const char *message,
+                     const char *traceback);
+void cel__tev_revoked(cel_child_t *c, const cel_task_msg_t *m, bool terminated,
+                      int signum, bool expired);
+void cel__tev_rejected(cel_child_t *c, const cel_task_msg_t *m, bool requeue);
+/* cel__tev_flush sends the batch; 0 or the broker error (logged). */
+int cel__tev_flush(cel_child_t *c);
 
 /* cel__child_main runs a child until a warm shutdown; returns its exit
  * code. Called right after fork. */

@@ -43,7 +43,9 @@ static const char usage_text[] =
     "      --delivery-limit N      quorum queues: after N deliveries a task\n"
     "                              goes to the dead-letter exchange, if any\n"
     "  -n, --hostname NAME         node name; %h host, %n short host,\n"
-    "                              %d domain (default: celery@%h)\n"
+    "                              %d domain (default: celeriac@%h, so\n"
+    "                              that a Celery worker on the same host\n"
+    "                              keeps its own celery@%h)\n"
     "  -l, --loglevel LEVEL        debug, info, warning, error (default:\n"
     "                              warning)\n"
     "      --prefetch-multiplier N unacked messages per child (default:\n"
@@ -171,7 +173,10 @@ set_defaults(cel_worker_config_t *cfg)
     cfg->queues[0] = "celery";
     cfg->nqueues = 1;
     cfg->broker_url = env && env[0] ? env : DEFAULT_BROKER;
-    expand_hostname("celery@%h", cfg->hostname, sizeof(cfg->hostname));
+    /* Not Celery's celery@%h: two workers of one name share a mailbox, and
+     * the exclusive one workerd declares (RabbitMQ 4.3's rule) would
+     * refuse a Python worker of the same name on the same host. */
+    expand_hostname("celeriac@%h", cfg->hostname, sizeof(cfg->hostname));
     cfg->loglevel = CEL_LOG_WARN;
     cfg->prefetch_multiplier = 0; /* adaptive */
     cfg->hand_back_after = CEL_HAND_BACK_AFTER_S;

@@ -11,22 +11,33 @@
 
 #include <cel/log.h>
 
+/* The generation of the board's queue list (ops.h): add_consumer and
+ * cancel_consumer move it on. */
+static unsigned
+queues_gen(cel_child_t *c)
+{
+    return atomic_load(&c->board->ops.queues_gen);
+}
+
 int
 cel__consumers_start(cel_child_t *c, bool declare, cel_error_t *err)
 {
-    const cel_worker_config_t *cfg = c->cfg;
     int r = 0;
 
     if (declare || c->window.want != c->window.size) {
         r = cel_broker_qos(c->broker, c->window.want, false, err);
     }
     c->window.size = c->window.want;
-    for (int i = 0; r == 0 && i < cfg->nqueues; i++) {
+    if (c->nqueues == 0 || c->queues_gen != queues_gen(c)) {
+        c->nqueues = cel__ops_queues(&c->board->ops, c->queues, &c->queues_gen);
+        declare = true;
+    }
+    for (int i = 0; r == 0 && i < c->nqueues; i++) {
         if (declare) {
-            r = cel_broker_declare_task_queue(c->broker, cfg->queues[i], err);
+            r = cel_broker_declare_task_queue(c->broker, c->queues[i], err);
         }
         if (r == 0) {
-            r = cel_broker_consume(c->broker, cfg->queues[i], false, c->tags[i],
+            r = cel_broker_consume(c->broker, c->queues[i], false, c->tags[i],
                                    sizeof(c->tags[i]), err);
         }
     }
@@ -40,7 +51,7 @@ cel__consumers_stop(cel_child_t *c, cel_error_t *err)
 {
     int r = 0;
 
-    for (int i = 0; r == 0 && i < c->cfg->nqueues; i++) {
+    for (int i = 0; r == 0 && i < c->nqueues; i++) {
         r = cel_broker_cancel(c->broker, c->tags[i], err);
     }
     c->consuming = false;
@@ -70,8 +81,11 @@ cel__consumers_lost(cel_child_t *c, const char *why)
 int
 cel__consumers_tend(cel_child_t *c, cel_error_t *err)
 {
-    if (c->consuming && !c->window_stale) {
+    if (c->consuming && !c->window_stale && c->queues_gen == queues_gen(c)) {
         return 0;
+    }
+    if (c->nqueues > 0 && c->queues_gen != queues_gen(c)) {
+        CEL_LOG(CEL_LOG_INFO, "the queues to consume changed (remote control)");
     }
     if (c->window.want != c->window.size) {
         CEL_LOG(CEL_LOG_DEBUG,

@@ -142,6 +142,7 @@ refuse(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
         r = cel__canvas_fail_chain(c, chain, exc, NULL);
     }
     json_decref(exc);
+    cel__tev_rejected(c, m, false);
     int s = settle(c, d, false);
     return r != 0 ? r : s;
 }
@@ -164,9 +165,15 @@ static void
 limits(const cel_child_t *c, const cel_task_msg_t *m, double *hard,
        double *soft)
 {
-    *hard = m->time_limit > 0 ? m->time_limit : c->cfg->time_limit;
-    *soft =
-        m->soft_time_limit > 0 ? m->soft_time_limit : c->cfg->soft_time_limit;
+    double set_soft = 0, set_hard = 0; /* by remote control (time_limit) */
+
+    (void)cel__ops_limit_get(&c->board->ops, m->task, &set_soft, &set_hard);
+    *hard = m->time_limit > 0 ? m->time_limit
+            : set_hard > 0    ? set_hard
+                              : c->cfg->time_limit;
+    *soft = m->soft_time_limit > 0 ? m->soft_time_limit
+            : set_soft > 0         ? set_soft
+                                   : c->cfg->soft_time_limit;
     *hard = *hard > 0 ? *hard : 0;
     *soft = *soft > 0 ? *soft : 0;
 }
@@ -219,7 +226,13 @@ run_task(cel_child_t *c, const cel_task_msg_t *m, cel_task_fn fn,
                            .hard_limit_ms = limit_ms(hard),
                            .acked = c->cfg->acks_early,
                            .reply_to = m->reply_to,
-                           .correlation_id = m->correlation_id};
+                           .correlation_id = m->correlation_id,
+                           .args = m->args,
+                           .kwargs = m->kwargs,
+                           .exchange = ctx->delivery.exchange,
+                           .routing_key = ctx->delivery.routing_key,
+                           .priority = ctx->delivery.priority,
+                           .redelivered = ctx->delivery.redelivered};
     cel__board_begin(c->board, c->slot, &bt);
     arm_soft_limit(soft);
     json_t *value = fn(ctx, m->args, m->kwargs);
@@ -287,6 +300,7 @@ report(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     char tb[1600], text[CEL_TASKLOG_REPR_SIZE], took[32];
 
     if (value != NULL && !ctx->failed) {
+        cel__tev_succeeded(c, m, value, secs);
         CEL_LOG(CEL_LOG_INFO, "Task %s[%s] succeeded in %ss: %s", m->task,
                 m->id, cel__tasklog_runtime(secs, took, sizeof(took)),
                 cel__tasklog_value(value, text, sizeof(text)));
@@ -295,6 +309,8 @@ report(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     if (ctx->retry && !ctx->failed) {
         int r = republish(c, d, m, ctx);
         if (r <= 0) {
+            cel__tev_failed(c, "task-retried", m, "Retry", ctx->exc_message,
+                            NULL);
             return r;
         }
     }
@@ -305,6 +321,7 @@ report(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
             cel__tasklog_exc(ctx->exc_type, ctx->exc_args, ctx->exc_message,
                              text, sizeof(text)));
     format_traceback(c, ctx, tb, sizeof(tb));
+    cel__tev_failed(c, "task-failed", m, ctx->exc_type, ctx->exc_message, tb);
     cel_exc_t e = {ctx->exc_type, ctx->exc_module, ctx->exc_message, tb,
                    ctx->exc_args};
     return publish_exc(c, d, m, CEL_STATE_FAILURE, &e);
@@ -391,6 +408,7 @@ run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     }
     CEL_LOG(CEL_LOG_INFO, "Task %s[%s] received", m->task, m->id);
     log_apply(d, m);
+    cel__tev_started(c, m);
     cel__watch_begin(c->watch, m->task, m->id);
     int64_t t0 = cel_clock_now_us();
     json_t *value = run_task(c, m, fn, &ctx);
@@ -401,6 +419,7 @@ run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
         return end_run(c, value, &ctx, r);
     }
     c->window_stale |= cel__window_note(&c->window, run_us);
+    cel__ops_count(&c->board->ops, m->task);
     c->finishing = true;
     r = report(c, d, m, &ctx, value, (double)run_us / 1e6);
     if (cel__broker_broken(r)) {
@@ -409,6 +428,24 @@ run(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     r = end_run(c, value, &ctx, r);
     /* Its tag died with the old channel: acking it would close the new. */
     return c->channel_reset ? r : finish(c, d, r);
+}
+
+/* A task whose child revoke(terminate=True) killed: REVOKED. */
+static int
+revoked_lost(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
+             int *rc)
+{
+    int signum = 0;
+
+    (void)cel__ops_revoked(&c->board->ops, m->id, &signum);
+    CEL_LOG(CEL_LOG_WARN, "Task %s[%s] was terminated by revoke (signal %d)",
+            m->task, m->id, signum);
+    cel__tev_revoked(c, m, true, signum, false);
+    cel_exc_t e = {"TaskRevokedError", "celery.exceptions", "terminated", NULL,
+                   NULL};
+    int r = publish_exc(c, d, m, CEL_STATE_REVOKED, &e);
+    *rc = r != 0 ? r : settle(c, d, true);
+    return 1;
 }
 
 /* A redelivered task that was running when its child died. Returns 1 when
@@ -425,6 +462,9 @@ lost_again(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
         return 0;
     }
     bool timeout = lost.kind == CEL_LOST_TIMEOUT;
+    if (lost.kind == CEL_LOST_REVOKED) {
+        return revoked_lost(c, d, m, rc);
+    }
     if (!timeout && c->cfg->reject_on_worker_lost &&
         lost.count <= LOST_RERUNS) {
         CEL_LOG(CEL_LOG_WARN,
@@ -476,6 +516,7 @@ expired(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
         at > now_us) {
         return false;
     }
+    cel__tev_revoked(c, m, false, 0, true);
     CEL_LOG(CEL_LOG_WARN, "Task %s[%s] expired at %s; not running it", m->task,
             m->id, m->expires);
     cel_exc_t e = {"TaskRevokedError", "celery.exceptions", "expired", NULL,
@@ -514,6 +555,37 @@ refuse_canvas(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     return false;
 }
 
+/* Revoked (the revoke command) before it ran: REVOKED, never run. */
+static bool
+revoked(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
+        int *rc)
+{
+    if (m->id == NULL || !cel__ops_revoked(&c->board->ops, m->id, NULL)) {
+        return false;
+    }
+    CEL_LOG(CEL_LOG_WARN, "Discarding revoked task: %s[%s]", m->task, m->id);
+    cel__tev_revoked(c, m, false, 0, false);
+    cel_exc_t e = {"TaskRevokedError", "celery.exceptions", "revoked", NULL,
+                   NULL};
+    int r = publish_exc(c, d, m, CEL_STATE_REVOKED, &e);
+    *rc = r != 0 ? r : settle(c, d, true);
+    return true;
+}
+
+/* Over its rate limit (rate.h): held until its turn, as an eta task. */
+static bool
+rate_limited(cel_child_t *c, const cel_task_msg_t *m, int64_t now,
+             int64_t *hold_until_us)
+{
+    int64_t wait =
+        cel__rate_take(c->board->ops.rates, m->task, cel_clock_now_us());
+    if (wait <= 0) {
+        return false;
+    }
+    *hold_until_us = now + wait;
+    return true;
+}
+
 static int
 dispatch(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
          int64_t *hold_until_us)
@@ -521,7 +593,10 @@ dispatch(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     int64_t now = cel_clock_wall_us(), eta;
     int rc = 0;
 
-    if (expired(c, d, m, now, &rc)) {
+    if (!c->rerun) {
+        cel__tev_received(c, m);
+    }
+    if (expired(c, d, m, now, &rc) || revoked(c, d, m, &rc)) {
         return rc;
     }
     if (m->eta != NULL && cel_clock_parse_iso(m->eta, &eta) == 0 && eta > now) {
@@ -533,6 +608,9 @@ dispatch(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     }
     if (refuse_canvas(c, d, m, &rc)) {
         return rc;
+    }
+    if (rate_limited(c, m, now, hold_until_us)) {
+        return CEL__HOLD;
     }
     cel_task_fn fn = cel__registry_find(c->reg, m->task);
     if (fn == NULL) {
@@ -589,11 +667,15 @@ cel__report_lost(cel_child_t *c)
 
     while (r == 0 && cel__board_claim_report(c->board, &l)) {
         bool timeout = l.kind == CEL_LOST_TIMEOUT;
-        json_t *exc =
-            cel_exc_new(timeout ? "TimeLimitExceeded" : "WorkerLostError",
-                        "billiard.exceptions", l.reason);
+        bool revoked = l.kind == CEL_LOST_REVOKED;
+        json_t *exc = revoked ? cel_exc_new("TaskRevokedError",
+                                            "celery.exceptions", "terminated")
+                              : cel_exc_new(timeout ? "TimeLimitExceeded"
+                                                    : "WorkerLostError",
+                                            "billiard.exceptions", l.reason);
         r = cel__reply_publish(c, l.reply_to, l.task_id, l.correlation_id,
-                               CEL_STATE_FAILURE, exc, NULL);
+                               revoked ? CEL_STATE_REVOKED : CEL_STATE_FAILURE,
+                               exc, NULL);
         json_decref(exc);
     }
     return r;

@@ -162,7 +162,9 @@ cel__held_run_due(cel_child_t *c, cel_held_t *h, int64_t *next_us)
     *next_us = 0;
     for (int i = 0; r == 0 && take_due(h, now, &i, next_us, &e);) {
         int64_t again = 0;
+        c->rerun = true; /* its task-received event went already */
         r = cel__execute(c, &e.d, &again);
+        c->rerun = false;
         if (r == CEL__HOLD) { /* the clock went back: hold it again */
             h->full_bytes += e.d.env.body_len;
             h->full[h->nfull++] = (cel_held_full_t){again, e.d};

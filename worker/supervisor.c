@@ -26,6 +26,7 @@
 
 #include "board.h"
 #include "child.h"
+#include "control.h"
 
 #include <cel/clock.h>
 #include <cel/log.h>
@@ -51,6 +52,7 @@ typedef struct {
     int64_t respawn_at_ms;   /* 0: nothing scheduled */
     int64_t killed_limit_ms; /* killed at this hard time limit, 0: not */
     unsigned respawn : 1;
+    unsigned shrinking : 1; /* pool_shrink asked it to leave */
 } cel_child_slot_t;
 
 typedef struct {
@@ -58,7 +60,10 @@ typedef struct {
     const cel_registry_t *reg;
     cel_board_t *board;
     cel_child_slot_t *slots;
+    int nslots; /* room for pool_grow: slots 0..target-1 run children */
     int live;
+    cel_child_slot_t control; /* the control process (control.c) */
+    bool control_told;        /* asked to stop */
     bool stopping;
     bool cold;
     bool restart;       /* SIGHUP: run again once the children are gone */
@@ -66,6 +71,18 @@ typedef struct {
     int64_t stop_at_ms; /* when the warm shutdown began */
     char where[600];    /* the broker URL, password redacted */
 } cel_master_t;
+
+/* The slots the board has room for: -c and room for pool_grow to
+ * double it (at least CEL_POOL_ROOM_MIN), up to 1024. */
+#define CEL_POOL_ROOM_MIN 16
+static int
+pool_room(int concurrency)
+{
+    int room = concurrency * 2;
+
+    room = room < CEL_POOL_ROOM_MIN ? CEL_POOL_ROOM_MIN : room;
+    return room > 1024 ? 1024 : room;
+}
 
 static void
 spawn(cel_master_t *m, int i)
@@ -174,8 +191,9 @@ child_exited(cel_master_t *m, int i, int status)
     m->slots[i].killed_limit_ms = 0;
     m->board->slots[i].consuming = 0;
     m->live--;
-    if (m->stopping) {
+    if (m->stopping || m->slots[i].shrinking) {
         m->slots[i].respawn = 0;
+        m->slots[i].shrinking = 0;
         return;
     }
     /* A child that retired (max tasks or memory) is replaced at once; one
@@ -193,7 +211,7 @@ enforce_limits(cel_master_t *m)
 {
     int64_t now = cel_clock_now_ms();
 
-    for (int i = 0; i < m->cfg->concurrency; i++) {
+    for (int i = 0; i < m->nslots; i++) {
         cel_child_slot_t *s = &m->slots[i];
         if (s->pid > 0 && !s->killed_limit_ms &&
             cel__board_overdue(m->board, i, now)) {
@@ -210,6 +228,26 @@ enforce_limits(cel_master_t *m)
     }
 }
 
+/* A dead control process comes back after RESPAWN_DELAY_MS. */
+static bool
+control_exited(cel_master_t *m, pid_t pid, int status)
+{
+    char how[64];
+
+    if (m->control.pid == 0 || pid != m->control.pid) {
+        return false;
+    }
+    describe_exit(status, how, sizeof(how));
+    if (!m->stopping) {
+        CEL_LOG(CEL_LOG_ERROR, "the control process (pid %d) exited (%s)",
+                (int)pid, how);
+    }
+    m->control.pid = 0;
+    m->control.respawn_at_ms = cel_clock_now_ms() + RESPAWN_DELAY_MS;
+    atomic_store(&m->board->ops.control, 0);
+    return true;
+}
+
 static void
 reap(cel_master_t *m)
 {
@@ -223,7 +261,10 @@ reap(cel_master_t *m)
             }
             break;
         }
-        for (int i = 0; i < m->cfg->concurrency; i++) {
+        if (control_exited(m, pid, status)) {
+            continue;
+        }
+        for (int i = 0; i < m->nslots; i++) {
             if (m->slots[i].pid == pid) {
                 child_exited(m, i, status);
             }
@@ -234,7 +275,7 @@ reap(cel_master_t *m)
 static void
 signal_children(cel_master_t *m, int sig)
 {
-    for (int i = 0; i < m->cfg->concurrency; i++) {
+    for (int i = 0; i < m->nslots; i++) {
         if (m->slots[i].pid > 0) {
             kill(m->slots[i].pid, sig);
         }
@@ -294,9 +335,10 @@ respawn_due(cel_master_t *m)
 {
     int64_t now = cel_clock_now_ms();
 
-    for (int i = 0; i < m->cfg->concurrency && !m->stopping; i++) {
+    for (int i = 0; i < m->nslots && !m->stopping; i++) {
         cel_child_slot_t *s = &m->slots[i];
-        if (s->pid == 0 && s->respawn && s->respawn_at_ms <= now) {
+        if (s->pid == 0 && s->respawn && s->respawn_at_ms <= now &&
+            i < atomic_load(&m->board->ops.target)) {
             spawn(m, i);
         }
     }
@@ -305,7 +347,7 @@ respawn_due(cel_master_t *m)
 static bool
 any_respawning(const cel_master_t *m)
 {
-    for (int i = 0; i < m->cfg->concurrency; i++) {
+    for (int i = 0; i < m->nslots; i++) {
         if (m->slots[i].pid == 0 && m->slots[i].respawn) {
             return true;
         }
@@ -320,14 +362,15 @@ announce_ready(cel_master_t *m)
 {
     const cel_worker_config_t *cfg = m->cfg;
 
-    for (int i = 0; i < cfg->concurrency; i++) {
+    int target = atomic_load(&m->board->ops.target);
+    for (int i = 0; i < target; i++) {
         if (m->slots[i].pid == 0 || !m->board->slots[i].consuming) {
             return;
         }
     }
     m->announced = true;
     CEL_LOG(CEL_LOG_WARN, "%s ready: %d children consuming %s%s from %s",
-            cfg->hostname, cfg->concurrency, cfg->queues[0],
+            cfg->hostname, target, cfg->queues[0],
             cfg->nqueues > 1 ? ",..." : "", m->where);
 }
 
@@ -346,7 +389,7 @@ next_deadline(const cel_master_t *m)
 {
     int64_t at = 0;
 
-    for (int i = 0; i < m->cfg->concurrency; i++) {
+    for (int i = 0; i < m->nslots; i++) {
         const cel_child_slot_t *s = &m->slots[i];
         const cel_slot_state_t *b = &m->board->slots[i];
         if (s->pid == 0 && s->respawn && !m->stopping) {
@@ -359,6 +402,9 @@ next_deadline(const cel_master_t *m)
     }
     if (!m->announced && !m->stopping) {
         at = earliest(at, cel_clock_now_ms() + READY_POLL_MS);
+    }
+    if (m->control.pid == 0 && m->control.respawn && !m->stopping) {
+        at = earliest(at, m->control.respawn_at_ms);
     }
     if (m->stopping && !m->cold && m->cfg->shutdown_timeout > 0) {
         at = earliest(at, m->stop_at_ms +
@@ -400,10 +446,77 @@ enforce_grace(cel_master_t *m)
     signal_children(m, SIGKILL);
 }
 
+/* pool_grow and pool_shrink (the control process moves the board's
+ * target): slots below the target get a child, those above are asked to
+ * leave warm, their running task finishing first. */
+static void
+resize(cel_master_t *m)
+{
+    int target = atomic_load(&m->board->ops.target);
+
+    for (int i = 0; i < m->nslots && !m->stopping; i++) {
+        cel_child_slot_t *s = &m->slots[i];
+        if (i < target && s->pid == 0 && !s->respawn) {
+            s->respawn = 1;
+            s->respawn_at_ms = cel_clock_now_ms();
+        } else if (i >= target && s->pid > 0 && !s->shrinking) {
+            s->shrinking = 1;
+            CEL_LOG(CEL_LOG_INFO,
+                    "pool shrinks: stopping ForkPoolWorker-%d (pid %d)", i + 1,
+                    (int)s->pid);
+            kill(s->pid, SIGTERM);
+        } else if (i >= target && s->pid == 0) {
+            s->respawn = 0;
+        }
+    }
+}
+
+/* The control process: remote control and worker events (control.c). It
+ * stays up through a warm shutdown and is told to stop once the last
+ * child has gone, so its worker-offline comes last. */
+static void
+spawn_control(cel_master_t *m)
+{
+    pid_t master = getpid();
+
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        cel_log_errno(CEL_LOG_ERROR, errno, "fork the control process");
+        m->control.respawn_at_ms = cel_clock_now_ms() + RESPAWN_DELAY_MS;
+        return;
+    }
+    if (pid == 0) {
+        int code = cel__control_main(m->cfg, m->reg, m->board, master);
+        cel__board_free(m->board);
+        free(m->slots);
+        exit(code);
+    }
+    m->control = (cel_child_slot_t){
+        .pid = pid, .started_at_ms = cel_clock_now_ms(), .respawn = 1};
+    atomic_store(&m->board->ops.control, pid);
+}
+
+static void
+tend_control(cel_master_t *m)
+{
+    cel_child_slot_t *s = &m->control;
+
+    if (s->pid == 0 && s->respawn && !m->stopping &&
+        s->respawn_at_ms <= cel_clock_now_ms()) {
+        spawn_control(m);
+    } else if (s->pid > 0 && m->stopping && (m->live == 0 || m->cold) &&
+               !m->control_told) {
+        m->control_told = true;
+        kill(s->pid, SIGTERM);
+    }
+}
+
 static void
 master_loop(cel_master_t *m, const sigset_t *set)
 {
-    while (m->live > 0 || (!m->stopping && any_respawning(m))) {
+    while (m->live > 0 || m->control.pid > 0 ||
+           (!m->stopping && any_respawning(m))) {
         /* 0 first: a child that starts a task with a hard limit while
          * the deadline is worked out sees it and wakes the master, or the
          * board shows the master its task (seq_cst on both sides). */
@@ -416,7 +529,9 @@ master_loop(cel_master_t *m, const sigset_t *set)
         on_signal(m, sig);
         enforce_limits(m);
         enforce_grace(m);
+        resize(m);
         respawn_due(m);
+        tend_control(m);
         if (!m->announced && !m->stopping) {
             announce_ready(m);
         }
@@ -443,9 +558,11 @@ cel__supervisor_run(const cel_worker_config_t *cfg, const cel_registry_t *reg,
         cel_log_errno(CEL_LOG_ERROR, errno, "cannot set up signals");
         return 1;
     }
-    m.board = cel__board_new(cfg->concurrency);
-    m.slots = calloc((size_t)cfg->concurrency, sizeof(*m.slots));
-    if (m.board == NULL || m.slots == NULL) {
+    m.nslots = pool_room(cfg->concurrency);
+    m.board = cel__board_new(m.nslots);
+    m.slots = calloc((size_t)m.nslots, sizeof(*m.slots));
+    if (m.board == NULL || m.slots == NULL ||
+        cel__ops_init(&m.board->ops, cfg) != 0) {
         CEL_LOG(CEL_LOG_ERROR, "out of memory for %d children",
                 cfg->concurrency);
         cel__board_free(m.board);
@@ -463,6 +580,7 @@ cel__supervisor_run(const cel_worker_config_t *cfg, const cel_registry_t *reg,
     for (int i = 0; i < cfg->concurrency; i++) {
         spawn(&m, i);
     }
+    spawn_control(&m);
     cel_url_list_redact(cfg->broker_url, m.where, sizeof(m.where));
     master_loop(&m, &set);
     CEL_LOG(CEL_LOG_WARN, "%s %s", cfg->hostname,

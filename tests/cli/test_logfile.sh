@@ -104,7 +104,8 @@ assert fmt == "[%(asctime)s: %(levelname)s/%(processName)s] %(message)s", fmt
 fields = {
     "asctime": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}",
     "levelname": r"DEBUG|INFO|WARNING|ERROR|CRITICAL",
-    "processName": r"MainProcess|ForkPoolWorker-\d+",
+    # the control process of workerd (remote control, events) logs as Control
+    "processName": r"MainProcess|ForkPoolWorker-\d+|Control",
     "message": r".*",
 }
 parts = re.split(r"%\((\w+)\)s", fmt)
@@ -115,7 +116,7 @@ line_re = re.compile(regex)
 # The prefix written out by hand, as log tools for Celery match it.
 prefix_re = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: "
                        r"(INFO|WARNING|ERROR|DEBUG|CRITICAL)/"
-                       r"(MainProcess|ForkPoolWorker-\d+)\] ")
+                       r"(MainProcess|ForkPoolWorker-\d+|Control)\] ")
 record = logging.LogRecord("celery", logging.INFO, "t.py", 1, "x", None, None)
 record.processName = "ForkPoolWorker-1"
 celery_line = logging.Formatter(fmt).format(record)
@@ -136,7 +137,7 @@ for i, line in enumerate(lines):
 # One block of lines outside the format: the banner.
 assert other and other == list(range(other[0], other[-1] + 1)), other
 banner = lines[other[0]:other[-1] + 1]
-assert banner[1].startswith(" -------------- celery@") and " celeriac v" in banner[1], banner[:2]
+assert banner[1].startswith(" -------------- celeriac@") and " celeriac v" in banner[1], banner[:2]
 assert "- ** ---------- [config]" in banner, banner
 transport = [l for l in banner if ".> transport:   " in l]
 assert len(transport) == 1 and transport[0].endswith(
@@ -208,7 +209,7 @@ wait_count "$log2" " ready: " 1
 check "a stale pidfile is replaced" \
     '[[ "$(cat "$pidfile")" == "$worker" && $(count "$log2" "WARNING/MainProcess] Stale pidfile $pidfile replaced") == 1 ]]'
 check "the banner shows under -l warning, without [tasks]" \
-    '[[ $(count "$log2" " -------------- celery@") == 1 && $(count "$log2" ".> transport:   amqp://$user:***@") == 1 && $(count "$log2" "[tasks]") == 0 ]]'
+    '[[ $(count "$log2" " -------------- celeriac@") == 1 && $(count "$log2" ".> transport:   amqp://$user:***@") == 1 && $(count "$log2" "[tasks]") == 0 ]]'
 check "... and no INFO line" '[[ $(count "$log2" ": INFO/") == 0 ]]'
 check "the password is nowhere" \
     '[[ $(cat "$log" "$log2" "$tmp/stderr" "$tmp/second" 2>/dev/null | grep -cF "$pass") == 0 ]]'

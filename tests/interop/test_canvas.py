@@ -65,7 +65,7 @@ try:
           v['parent_id'] == first and v['id'] == r.id)
     check("self.request: retries, reply_to, hostname, delivery_info",
           v['retries'] == 0 and v['reply_to'] == app.backend.oid and
-          v['hostname'].startswith('celery@') and
+          v['hostname'].startswith('celeriac@') and
           v['delivery_info']['routing_key'] == queue and
           v['delivery_info']['exchange'] == '' and
           v['delivery_info']['redelivered'] is False)

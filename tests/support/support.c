@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,9 @@ test_child_pids(pid_t ppid, pid_t *pids, int max)
             char *p = strrchr(buf, ')');
             char state;
             int parent;
-            if (p && sscanf(p + 2, "%c %d", &state, &parent) == 2 &&
+            /* workerd's control process is not a pool child. */
+            bool control = strstr(buf, "(workerd-control)") != NULL;
+            if (p && !control && sscanf(p + 2, "%c %d", &state, &parent) == 2 &&
                 parent == ppid && state != 'Z') {
                 if (count < max && pids != NULL) {
                     pids[count] = (pid_t)atoi(e->d_name);

@@ -29,7 +29,8 @@ pid_t test_workerd_start(const char *queue, int concurrency,
  * which it is killed). */
 int test_workerd_stop(pid_t pid, int sig, int timeout_ms);
 
-/* test_count_children returns how many live processes have parent ppid;
+/* test_count_children returns how many live processes have parent ppid,
+ * workerd's control process (named workerd-control) left out;
  * test_child_pids also stores up to max of their pids. */
 int test_count_children(pid_t ppid);
 int test_child_pids(pid_t ppid, pid_t *pids, int max);

@@ -50,7 +50,7 @@ main(void)
     CHECK(cfg.hand_back_after > 0);
     CHECK_EQ_INT(cfg.heartbeat_s, 120);
     CHECK_EQ_INT(cfg.max_message_bytes, 16 << 20);
-    CHECK(strncmp(cfg.hostname, "celery@", 7) == 0);
+    CHECK(strncmp(cfg.hostname, "celeriac@", 9) == 0);
 
     setenv("CELERIAC_BROKER_URL", "amqp://env-host//", 1);
     CHECK_OK(parse(&cfg, &err, ARGV("workerd", "-A", "m.so")));
