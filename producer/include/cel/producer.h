@@ -57,6 +57,7 @@
 #include <jansson.h>
 
 #include <cel/error.h>
+#include <cel/id.h>
 #include <cel/log.h>
 #include <cel/message.h>
 
@@ -79,7 +80,8 @@ typedef void cel_client_log_fn(int level, const char *line, void *arg);
 
 typedef struct {
     const char *broker_url;     /* NULL: $CELERIAC_BROKER_URL, else localhost */
-    const char *queue;          /* default task queue; NULL: "celery" */
+    const char *queue;          /* default task queue; NULL:
+                                   $CELERIAC_QUEUE, else "celery" */
     int64_t result_expires_ms;  /* reply queue x-expires; 0: one day */
     const char *name;           /* connection name shown by the broker; NULL:
                                    "celeriac producer" (results: name + " results") */
