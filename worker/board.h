@@ -20,7 +20,8 @@
 
 #include "ops.h"
 
-#define CEL_LOST_MAX 64
+#define CEL_LOST_MAX    64
+#define CEL_SCHED_SHOWN 16 /* held eta tasks each slot shows */
 
 /* A task id of any length, as the board keeps it: its length and a hash of
  * all its bytes beside the first CEL_SHORTSTR_SIZE - 1 of them. Two ids
@@ -65,6 +66,15 @@ typedef struct {
     char exchange[128], routing_key[128];
     int priority;
     bool redelivered;
+    /* The eta tasks the child holds (held.c), for remote control's
+     * scheduled: the first CEL_SCHED_SHOWN of nsched, under sched_seq
+     * (odd while the child writes them). */
+    atomic_uint sched_seq;
+    int nsched;
+    struct {
+        char id[64], name[64];
+        int64_t eta_us; /* wall clock */
+    } sched[CEL_SCHED_SHOWN];
 } cel_slot_state_t;
 
 /* Why a task was lost. */

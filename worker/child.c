@@ -285,6 +285,7 @@ static void
 forget_channel(cel_child_t *c, cel_held_t *held)
 {
     cel__held_drop(held);
+    cel__held_publish(c, held);
     c->holding = false;
     c->acks_due = 0;
     c->consuming = false;

@@ -13,6 +13,35 @@
 
 #include <stdlib.h>
 
+/* The id and name of a held task, from its protocol 2 headers (protocol
+ * 1 keeps them in the body: its correlation id is the id). */
+static void
+describe(const cel_delivery_t *d, char *id, size_t id_size, char *name,
+         size_t name_size)
+{
+    const char *i = json_string_value(json_object_get(d->env.headers, "id"));
+    const char *n = json_string_value(json_object_get(d->env.headers, "task"));
+
+    cel_copy_str(id, id_size, i ? i : d->env.correlation_id);
+    cel_copy_str(name, name_size, n ? n : "");
+}
+
+void
+cel__held_publish(cel_child_t *c, const cel_held_t *h)
+{
+    cel_slot_state_t *s = &c->board->slots[c->slot];
+    int shown = h->nfull < CEL_SCHED_SHOWN ? h->nfull : CEL_SCHED_SHOWN;
+
+    atomic_fetch_add(&s->sched_seq, 1); /* odd: being written */
+    for (int i = 0; i < shown; i++) {
+        describe(&h->full[i].d, s->sched[i].id, sizeof(s->sched[i].id),
+                 s->sched[i].name, sizeof(s->sched[i].name));
+        s->sched[i].eta_us = h->full[i].due_us;
+    }
+    s->nsched = h->nfull + (int)h->nlight;
+    atomic_fetch_add(&s->sched_seq, 1);
+}
+
 int
 cel__held_init(cel_held_t *h)
 {
@@ -89,12 +118,14 @@ cel__held_add(cel_child_t *c, cel_held_t *h, cel_delivery_t *d, int64_t due_us)
         h->full_bytes + d->env.body_len <= CEL_HELD_MAX_BYTES) {
         h->full_bytes += d->env.body_len;
         h->full[h->nfull++] = (cel_held_full_t){due_us, *d}; /* takes d */
+        cel__held_publish(c, h);
         return r;
     }
     if (!add_light(h, d, due_us) && r == 0) {
         r = cel_broker_reject(c->broker, d->delivery_tag, true, &err);
     }
     cel_delivery_clear(d);
+    cel__held_publish(c, h);
     return r;
 }
 
@@ -156,12 +187,14 @@ int
 cel__held_run_due(cel_child_t *c, cel_held_t *h, int64_t *next_us)
 {
     int64_t now = cel_clock_wall_us();
+    size_t before = (size_t)h->nfull + h->nlight;
     cel_held_full_t e;
     int r = 0;
 
     *next_us = 0;
     for (int i = 0; r == 0 && take_due(h, now, &i, next_us, &e);) {
         int64_t again = 0;
+        cel__held_publish(c, h);
         c->rerun = true; /* its task-received event went already */
         r = cel__execute(c, &e.d, &again);
         c->rerun = false;
@@ -177,6 +210,9 @@ cel__held_run_due(cel_child_t *c, cel_held_t *h, int64_t *next_us)
         r = return_due(c, h, now, next_us);
     }
     c->holding = holding(h);
+    if ((size_t)h->nfull + h->nlight != before) {
+        cel__held_publish(c, h);
+    }
     return r;
 }
 
@@ -203,5 +239,6 @@ cel__held_give_back(cel_child_t *c, cel_held_t *h, int64_t *next_us, int *n)
         *n += (int)(nlight - h->nlight);
     }
     c->holding = holding(h);
+    cel__held_publish(c, h);
     return r;
 }

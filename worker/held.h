@@ -52,6 +52,11 @@ void cel__held_drop(cel_held_t *h);
 int cel__held_add(cel_child_t *c, cel_held_t *h, cel_delivery_t *d,
                   int64_t due_us);
 
+/* cel__held_publish shows what h holds in the child's board slot, for
+ * remote control's scheduled (held.c calls it whenever h changes; the
+ * child after dropping h). */
+void cel__held_publish(cel_child_t *c, const cel_held_t *h);
+
 /* cel__held_run_due runs (or hands back) the held tasks that are due, and
  * sets *next_us to the next due time (0 when none is held). Returns 0 or a
  * broker error. */

@@ -184,16 +184,60 @@ active(cel_control_t *ctl, const json_t *args)
     return list;
 }
 
-/* Tasks a child holds but has not started: the prefetch window hands
- * them back within --hand-back-after, and held eta tasks are
- * "scheduled"; neither is kept where the control process can see it, so
- * both answer an empty list, as an idle Celery worker does. */
+/* Tasks a child has taken from the broker but not started: a child
+ * that starts a long task hands them back within --hand-back-after, and
+ * the rest wait microseconds in its buffer, which the control process
+ * cannot see: the answer is an empty list, as an idle Celery worker's. */
 static json_t *
 empty_list(cel_control_t *ctl, const json_t *args)
 {
     (void)ctl;
     (void)args;
     return json_array();
+}
+
+/* One slot's shown eta tasks, read under its sequence count. */
+static void
+add_scheduled(const cel_control_t *ctl, const cel_slot_state_t *s, json_t *list)
+{
+    char eta[CEL_ISO_SIZE];
+
+    for (int tries = 0; tries < 100; tries++) {
+        unsigned seq = atomic_load(&s->sched_seq);
+        cel_slot_state_t copy;
+        memcpy(&copy, s, sizeof(copy));
+        if ((seq & 1) || atomic_load(&s->sched_seq) != seq) {
+            continue;
+        }
+        int n = copy.nsched < CEL_SCHED_SHOWN ? copy.nsched : CEL_SCHED_SHOWN;
+        for (int i = 0; i < n; i++) {
+            copy.sched[i].id[sizeof(copy.sched[i].id) - 1] = '\0';
+            copy.sched[i].name[sizeof(copy.sched[i].name) - 1] = '\0';
+            cel_clock_format_iso(copy.sched[i].eta_us, eta);
+            json_array_append_new(
+                list, json_pack("{s:s, s:i, s:{s:s, s:s, s:s, s:s, s:b, s:i}}",
+                                "eta", eta, "priority", 0, "request", "id",
+                                copy.sched[i].id, "name", copy.sched[i].name,
+                                "type", copy.sched[i].name, "hostname",
+                                ctl->cfg->hostname, "acknowledged", 0,
+                                "worker_pid", (int)atomic_load(&s->pid)));
+        }
+        return;
+    }
+}
+
+/* scheduled: the eta tasks the children hold, as {eta, priority,
+ * request} (at most CEL_SCHED_SHOWN a child). */
+static json_t *
+scheduled(cel_control_t *ctl, const json_t *args)
+{
+    json_t *list = json_array();
+
+    (void)args;
+    for (int i = 0; i < ctl->board->nslots; i++) {
+        add_scheduled(ctl, &ctl->board->slots[i], list);
+    }
+    return list;
 }
 
 static int
@@ -374,7 +418,7 @@ const cel_command_t cel__inspect_commands[] = {
     {"stats", stats, true},
     {"active", active, true},
     {"reserved", empty_list, true},
-    {"scheduled", empty_list, true},
+    {"scheduled", scheduled, true},
     {"registered", registered, true},
     {"dump_tasks", registered, true},
     {"active_queues", active_queues, true},

@@ -124,6 +124,11 @@ try:
 
 #revoke : a task not started never runs; the broadcast reaches both.
     held = send('add', (1, 1), countdown=3)
+    sched = wait_for('scheduled', lambda: [
+        s for s in (inspect([cnode]).scheduled() or {}).get(cnode, [])
+        if s['request']['id'] == held.id], 10)
+    check('scheduled shows the eta task', sched and
+          sched[0]['request']['name'] == 'add' and sched[0]['eta'])
     r = app.control.revoke(held.id, destination=both, reply=True, timeout=2)
     check('revoke answered by both', len(r or []) == 2 and all(
         'revoked' in list(x.values())[0].get('ok', '') for x in r))
