@@ -16,6 +16,7 @@ struct cel_broker {
     amqp_connection_state_t conn;
     amqp_channel_t channel;
     bool closed;        /* the connection is gone; every call fails */
+    unsigned reopened;  /* channels the broker closed, opened again */
     amqp_pool_t pool;   /* scratch for header tables, recycled per call */
     bool corked;        /* TCP_CORK is on */
     bool confirming;    /* publisher confirms are on */

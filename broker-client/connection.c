@@ -52,6 +52,7 @@ reopen_channel(cel_broker_t *b)
     /* A fresh channel number avoids racing the broker's cleanup of the old
      * one; channel_max is at least a few hundred on any RabbitMQ. */
     b->channel = (amqp_channel_t)(b->channel % 2000 + 1);
+    b->reopened++;
     amqp_channel_open(b->conn, b->channel);
     if (amqp_get_rpc_reply(b->conn).reply_type != AMQP_RESPONSE_NORMAL) {
         b->closed = true;
@@ -403,6 +404,12 @@ int
 cel_broker_nodes(const cel_broker_t *b)
 {
     return b->nodes;
+}
+
+unsigned
+cel_broker_reopened(const cel_broker_t *b)
+{
+    return b->reopened;
 }
 
 static void

@@ -2,6 +2,7 @@
  * the master and read by children; a sequence number per entry (odd while
  * it is being written) lets a reader skip an entry it caught mid-write. */
 #include "board.h"
+#include "seqlock.h"
 
 #include <cel/clock.h>
 
@@ -64,6 +65,7 @@ void
 cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t)
 {
     cel_slot_state_t *s = &board->slots[slot];
+    unsigned seq = cel__seq_write_begin(&s->info_seq);
 
     s->key = task_key(t->id);
     cel_copy_str(s->task_id, sizeof(s->task_id), t->id);
@@ -81,6 +83,7 @@ cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t)
     s->priority = t->priority;
     s->redelivered = t->redelivered;
     s->started_wall_us = cel_clock_wall_us();
+    cel__seq_write_end(&s->info_seq, seq);
     static pid_t me; /* 0 in the master, so each child finds its own */
 
     if (me == 0) {
@@ -91,6 +94,7 @@ cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t)
     s->hard_limit_ms = t->hard_limit_ms;
     s->acked = t->acked;
     s->killed_at_limit = 0;
+    atomic_store(&s->terminate_sig, 0);
     atomic_thread_fence(memory_order_release);
     s->busy = 1;
     atomic_thread_fence(memory_order_seq_cst); /* busy, then the master */
@@ -192,7 +196,7 @@ cel__board_reap(cel_board_t *board, int slot, cel_lost_kind_t kind,
     }
     unsigned i = atomic_fetch_add(&board->next_lost, 1) % CEL_LOST_MAX;
     cel_lost_t *l = &board->lost[i];
-    atomic_fetch_add(&l->seq, 1); /* odd: being written */
+    unsigned seq = cel__seq_write_begin(&l->seq);
     l->key = s->key;
     memcpy(l->task_id, s->task_id, sizeof(l->task_id));
     char why[sizeof(s->why)];
@@ -207,7 +211,7 @@ cel__board_reap(cel_board_t *board, int slot, cel_lost_kind_t kind,
     memcpy(l->correlation_id, s->correlation_id, sizeof(l->correlation_id));
     bool report = s->acked && s->reply_to[0] != '\0';
     atomic_store(&l->report, report ? 1 : 0);
-    atomic_fetch_add(&l->seq, 1);
+    cel__seq_write_end(&l->seq, seq);
     if (report) {
         atomic_fetch_add(&board->unreported, 1);
     }
@@ -319,15 +323,16 @@ cel__board_was_lost(cel_board_t *board, int self, const char *id,
     info->count = 0;
     for (int i = 0; i < CEL_LOST_MAX; i++) {
         cel_lost_t *l = &board->lost[i];
-        unsigned before = atomic_load(&l->seq);
+        unsigned before = cel__seq_read_begin(&l->seq);
         if (before == 0 || (before & 1) ||
             !same_task(&l->key, l->task_id, &key, id) ||
             l->count <= info->count) {
             continue;
         }
         cel_lost_info_t copy = {(cel_lost_kind_t)l->kind, l->count, ""};
-        snprintf(copy.reason, sizeof(copy.reason), "%s", l->reason);
-        if (atomic_load(&l->seq) == before) {
+        snprintf(copy.reason, sizeof(copy.reason), "%.*s",
+                 (int)sizeof(l->reason) - 1, l->reason);
+        if (cel__seq_read_ok(&l->seq, before)) {
             *info = copy;
             found = true;
         }

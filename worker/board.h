@@ -46,6 +46,11 @@ typedef struct {
     atomic_int acked;                /* acked early: no redelivery will come */
     atomic_int killed_at_limit;      /* the master killed the child
                                         at the task's hard limit */
+    atomic_int terminate_sig;        /* revoke(terminate=True): the signal
+                                        the control process sends; the
+                                        child dies of it (child.c), even of
+                                        SIGTERM, which otherwise stops it
+                                        warm. Cleared as a task begins. */
     cel_task_key_t key;              /* the task's whole id, hashed */
     char task_id[CEL_SHORTSTR_SIZE]; /* its first bytes, for logs */
     char why[96]; /* why a child left mid-task on purpose, "" if not */
@@ -60,7 +65,9 @@ typedef struct {
     char task_name[128];
     char reply_to[CEL_SHORTSTR_SIZE]; /* where to report it, "" for nowhere */
     char correlation_id[CEL_SHORTSTR_SIZE];
-    /* For remote control's active and query_task (control.h): */
+    /* For remote control's active and query_task (control.h), with the
+     * text above, under info_seq (seqlock.h; the child writes it): */
+    atomic_uint info_seq;
     int64_t started_wall_us;
     char args_repr[128], kwargs_repr[128]; /* cut, as Celery's argsrepr */
     char exchange[128], routing_key[128];

@@ -37,12 +37,34 @@
 enum { SERVE_STOP = 0, SERVE_BROKEN = -1, SERVE_RETIRE = 1 };
 
 volatile sig_atomic_t cel__child_stop = 0;
+static atomic_int *terminate_sig; /* this child's board slot's */
 
+/* SIGTERM stops the child warm, and SIGINT and SIGHUP (the master's) do
+ * nothing, unless revoke(terminate=True) sent the signal: then the child
+ * dies of it, as a Celery pool process does. */
 static void
 on_term(int sig)
 {
-    (void)sig;
-    cel__child_stop = 1;
+    if (terminate_sig != NULL && atomic_load(terminate_sig) == sig) {
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        sigaction(sig, &dfl, NULL);
+        raise(sig); /* delivered as the handler returns */
+        return;
+    }
+    if (sig == SIGTERM) {
+        cel__child_stop = 1;
+    }
+}
+
+void
+cel__child_terminate(int sig)
+{
+    if (terminate_sig != NULL) {
+        atomic_store(terminate_sig, sig);
+    }
+    raise(sig);
 }
 
 static void
@@ -62,12 +84,12 @@ child_signals(pid_t master)
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL); /* Ctrl-C and HUP are the master's */
+    sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = on_alarm; /* the soft time limit; no SA_RESTART, so a
                                  sleeping task wakes up */
     sigaction(SIGALRM, &sa, NULL);
     sa.sa_handler = SIG_IGN;
-    sigaction(SIGINT, &sa, NULL); /* Ctrl-C and HUP are the master's */
-    sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGPIPE, &sa, NULL);
     sa.sa_handler = SIG_DFL;
     sigaction(SIGCHLD, &sa, NULL);
@@ -379,6 +401,7 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
     snprintf(role, sizeof(role), "ForkPoolWorker-%d", slot + 1);
     cel_log_set_role(role);
     atomic_store(&board->slots[slot].pid, getpid()); /* for stats */
+    terminate_sig = &board->slots[slot].terminate_sig;
     child_signals(master);
     cel__guard_init();
     int ok = cel__held_init(&held) == 0;

@@ -55,6 +55,11 @@ typedef struct {
     unsigned queues_gen;
     cel_event_batch_t events; /* task events not sent yet */
     bool rerun;               /* the delivery comes from held.c again */
+    /* Rate limits (rate.h) reserve a run's turn when they hold a task:
+     * hold_counted says cel__execute held the delivery for a turn it has
+     * reserved (held.c keeps that with it), rerun_counted that the
+     * delivery held.c hands back in has its turn. */
+    bool hold_counted, rerun_counted;
 } cel_child_t;
 
 /* Task events (task_events.c): each does nothing while they are off. */
@@ -69,6 +74,10 @@ void cel__tev_failed(cel_child_t *c, const char *type, const cel_task_msg_t *m,
 void cel__tev_revoked(cel_child_t *c, const cel_task_msg_t *m, bool terminated,
                       int signum, bool expired);
 void cel__tev_rejected(cel_child_t *c, const cel_task_msg_t *m, bool requeue);
+/* A task lost with its child, known by id alone (it was acked early):
+ * task-revoked (terminated) or task-failed with exc_type(reason). */
+void cel__tev_lost(cel_child_t *c, const char *id, bool revoked,
+                   const char *exc_type, const char *reason);
 /* cel__tev_flush sends the batch; 0 or the broker error (logged). */
 int cel__tev_flush(cel_child_t *c);
 
@@ -172,5 +181,9 @@ void cel__reply_learn_limit(cel_child_t *c, const char *broker_text);
 
 /* The child's warm-shutdown flag, set by its SIGTERM handler. */
 extern volatile sig_atomic_t cel__child_stop;
+
+/* cel__child_terminate kills the child with sig, as revoke(terminate=True)
+ * would have: for a task revoked so while its child was starting it. */
+void cel__child_terminate(int sig);
 
 #endif

@@ -16,7 +16,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#define BACKOFF_MAX_MS 10000
+#define BACKOFF_MAX_MS  10000
+#define PIDBOX_RETRY_MS 5000
 
 static volatile sig_atomic_t control_stop;
 
@@ -112,24 +113,58 @@ cel__control_beat(cel_control_t *ctl, const char *type, cel_error_t *err)
 }
 
 /* Starts the pidbox consumer. Another worker of the same node name
- * holds the mailbox (its queue is exclusive): remote control stays off
- * for this one, said once, and the events still go; Celery warns of the
- * same clash (DuplicateNodenameWarning). */
+ * holds the mailbox (its queue is exclusive): remote control is off for
+ * this one, said once, and the events still go; Celery warns of the same
+ * clash (DuplicateNodenameWarning). The holder may be this worker's own
+ * connection from before a network cut, which the broker drops only
+ * when it misses its heartbeats, so the mailbox is asked for again every
+ * PIDBOX_RETRY_MS. */
 static int
 pidbox_or_warn(cel_control_t *ctl, cel_error_t *err)
 {
     int r = cel__pidbox_start(ctl, err);
 
     if (r != 0 && strstr(err->text, "RESOURCE_LOCKED") != NULL) {
-        CEL_LOG(CEL_LOG_WARN,
-                "another worker named %s holds its remote-control mailbox: "
-                "this one does not answer remote control (give each worker "
-                "its own name with -n)",
-                ctl->cfg->hostname);
+        if (!ctl->pidbox_warned) {
+            CEL_LOG(CEL_LOG_WARN,
+                    "another worker named %s holds its remote-control "
+                    "mailbox: this one does not answer remote control while "
+                    "it does (give each worker its own name with -n)",
+                    ctl->cfg->hostname);
+        }
+        ctl->pidbox_warned = true;
+        ctl->pidbox_retry_ms = cel_clock_now_ms() + PIDBOX_RETRY_MS;
+        ctl->reopened = cel_broker_reopened(ctl->broker);
         cel_error_clear(err);
         return 0;
     }
+    if (r == 0 && ctl->pidbox_warned) {
+        CEL_LOG(CEL_LOG_WARN, "the remote-control mailbox is this worker's "
+                              "now: it answers remote control");
+        ctl->pidbox_warned = false;
+    }
+    ctl->pidbox_retry_ms = 0;
+    ctl->reopened = cel_broker_reopened(ctl->broker);
     return r;
+}
+
+/* A command whose work the broker refused on the control channel (a
+ * queue add_consumer cannot declare, an answer to a reply exchange of
+ * another type) closed it, and the mailbox's consumer with it: consume
+ * again on the channel opened in its place. */
+static int
+consume_again(cel_control_t *ctl, cel_error_t *err)
+{
+    if (cel_broker_reopened(ctl->broker) == ctl->reopened) {
+        return 0;
+    }
+    ctl->reopened = cel_broker_reopened(ctl->broker);
+    if (ctl->cfg->without_control || ctl->pidbox_retry_ms > 0) {
+        return 0;
+    }
+    CEL_LOG(CEL_LOG_INFO, "the broker closed the control channel: consuming "
+                          "the remote-control mailbox again");
+    return pidbox_or_warn(ctl, err);
 }
 
 static int
@@ -141,6 +176,8 @@ connect_control(cel_control_t *ctl, cel_error_t *err)
     snprintf(name, sizeof(name), "workerd %s control", ctl->cfg->hostname);
     opts.name = name;
     opts.heartbeat_s = ctl->cfg->heartbeat_s;
+    opts.queue_type = ctl->cfg->queue_type; /* add_consumer declares */
+    opts.delivery_limit = ctl->cfg->delivery_limit;
     int r = cel_broker_open(ctl->cfg->broker_url, &opts, &ctl->broker, err);
     ctl->events_declared = false;
     if (r == 0 && !ctl->cfg->without_control) {
@@ -148,14 +185,32 @@ connect_control(cel_control_t *ctl, cel_error_t *err)
     }
     if (r == 0) {
         r = cel__control_beat(ctl, "worker-online", err);
+        ctl->next_beat_ms =
+            cel_clock_now_ms() + (int64_t)(CEL_EVENTS_FREQ_S * 1000);
     }
     return r;
 }
 
-/* Until the next heartbeat is due, in ms (at most 1 s while stopping is
- * checked), and sends it when it is. */
+/* The next deadline's wait in ms, at most 1 s (while stopping is
+ * checked). */
 static int
-beat_due(cel_control_t *ctl, int *timeout_ms, cel_error_t *err)
+wait_ms(const cel_control_t *ctl, int64_t now)
+{
+    int64_t at = now + 1000;
+
+    if (!ctl->cfg->without_heartbeat && ctl->next_beat_ms < at) {
+        at = ctl->next_beat_ms;
+    }
+    if (ctl->pidbox_retry_ms > 0 && ctl->pidbox_retry_ms < at) {
+        at = ctl->pidbox_retry_ms;
+    }
+    return at <= now ? 0 : (int)(at - now);
+}
+
+/* Sends the heartbeat when it is due, asks for the mailbox again when
+ * that is due, and sets *timeout_ms to the wait until the next. */
+static int
+tend(cel_control_t *ctl, int *timeout_ms, cel_error_t *err)
 {
     int64_t now = cel_clock_now_ms();
     int r = 0;
@@ -166,8 +221,10 @@ beat_due(cel_control_t *ctl, int *timeout_ms, cel_error_t *err)
         ctl->beat_now = false;
         ctl->next_beat_ms = now + (int64_t)(CEL_EVENTS_FREQ_S * 1000);
     }
-    int64_t left = ctl->next_beat_ms - now;
-    *timeout_ms = left < 0 ? 0 : left > 1000 ? 1000 : (int)left;
+    if (r == 0 && ctl->pidbox_retry_ms > 0 && now >= ctl->pidbox_retry_ms) {
+        r = pidbox_or_warn(ctl, err);
+    }
+    *timeout_ms = wait_ms(ctl, now);
     return r;
 }
 
@@ -179,7 +236,7 @@ serve(cel_control_t *ctl, cel_error_t *err)
     int timeout;
 
     while (!control_stop) {
-        int r = beat_due(ctl, &timeout, err);
+        int r = tend(ctl, &timeout, err);
         if (r != 0) {
             return r;
         }
@@ -191,6 +248,7 @@ serve(cel_control_t *ctl, cel_error_t *err)
             r = cel__pidbox_handle(ctl, &d, err);
         }
         cel_delivery_clear(&d);
+        r = r != 0 ? r : consume_again(ctl, err);
         if (r != 0) {
             return r;
         }

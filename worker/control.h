@@ -19,11 +19,16 @@ typedef struct {
     const cel_registry_t *reg;
     cel_board_t *board;
     pid_t master;
-    cel_broker_t *broker; /* owned; NULL while disconnected */
-    bool events_declared; /* celeryev on this connection */
-    bool beat_now;        /* the heartbeat command: send one at once */
-    int64_t next_beat_ms; /* monotonic */
-    int64_t started_ms;   /* monotonic, for stats' uptime */
+    cel_broker_t *broker;    /* owned; NULL while disconnected */
+    bool events_declared;    /* celeryev on this connection */
+    bool beat_now;           /* the heartbeat command: send one at once */
+    bool pidbox_warned;      /* said that another worker holds the mailbox */
+    unsigned reopened;       /* cel_broker_reopened when the mailbox's
+                                consumer last started */
+    int64_t next_beat_ms;    /* monotonic */
+    int64_t pidbox_retry_ms; /* monotonic: when to ask for the mailbox
+                                again (another worker held it); 0: not */
+    int64_t started_ms;      /* monotonic, for stats' uptime */
     char pidbox[CEL_SHORTSTR_SIZE + 16]; /* NODE.celery.pidbox */
 } cel_control_t;
 

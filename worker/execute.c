@@ -234,6 +234,14 @@ run_task(cel_child_t *c, const cel_task_msg_t *m, cel_task_fn fn,
                            .priority = ctx->delivery.priority,
                            .redelivered = ctx->delivery.redelivered};
     cel__board_begin(c->board, c->slot, &bt);
+    /* revoke(terminate=True) looks for the task on the board after adding
+     * it to the revoked ids, and the child looks at the ids after putting
+     * it on the board (seq_cst on both sides): one of the two sees the
+     * other. A plain revoke that comes this late lets the task run. */
+    int sig = 0;
+    if (cel__ops_revoked(&c->board->ops, m->id, &sig) && sig != 0) {
+        cel__child_terminate(sig);
+    }
     arm_soft_limit(soft);
     json_t *value = fn(ctx, m->args, m->kwargs);
     arm_soft_limit(0);
@@ -478,6 +486,7 @@ lost_again(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
             lost.reason);
     cel_exc_t e = {timeout ? "TimeLimitExceeded" : "WorkerLostError",
                    "billiard.exceptions", lost.reason, NULL, NULL};
+    cel__tev_failed(c, "task-failed", m, e.type, lost.reason, NULL);
     int r = publish_exc(c, d, m, CEL_STATE_FAILURE, &e);
     *rc = r != 0 ? r : settle(c, d, true);
     return 1;
@@ -560,8 +569,15 @@ static bool
 revoked(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
         int *rc)
 {
+    cel_lost_info_t lost;
+
     if (m->id == NULL || !cel__ops_revoked(&c->board->ops, m->id, NULL)) {
         return false;
+    }
+    if (d->redelivered &&
+        cel__board_was_lost(c->board, c->slot, m->id, &lost) &&
+        lost.kind == CEL_LOST_REVOKED) {
+        return revoked_lost(c, d, m, rc); /* terminated while it ran */
     }
     CEL_LOG(CEL_LOG_WARN, "Discarding revoked task: %s[%s]", m->task, m->id);
     cel__tev_revoked(c, m, false, 0, false);
@@ -572,17 +588,22 @@ revoked(cel_child_t *c, const cel_delivery_t *d, const cel_task_msg_t *m,
     return true;
 }
 
-/* Over its rate limit (rate.h): held until its turn, as an eta task. */
+/* Over its rate limit (rate.h): its turn is reserved, and it is held
+ * until then, as an eta task; a task held for its turn runs when due. */
 static bool
 rate_limited(cel_child_t *c, const cel_task_msg_t *m, int64_t now,
              int64_t *hold_until_us)
 {
+    if (c->rerun_counted) {
+        return false;
+    }
     int64_t wait =
         cel__rate_take(c->board->ops.rates, m->task, cel_clock_now_us());
     if (wait <= 0) {
         return false;
     }
     *hold_until_us = now + wait;
+    c->hold_counted = true;
     return true;
 }
 
@@ -668,11 +689,13 @@ cel__report_lost(cel_child_t *c)
     while (r == 0 && cel__board_claim_report(c->board, &l)) {
         bool timeout = l.kind == CEL_LOST_TIMEOUT;
         bool revoked = l.kind == CEL_LOST_REVOKED;
-        json_t *exc = revoked ? cel_exc_new("TaskRevokedError",
-                                            "celery.exceptions", "terminated")
-                              : cel_exc_new(timeout ? "TimeLimitExceeded"
-                                                    : "WorkerLostError",
-                                            "billiard.exceptions", l.reason);
+        const char *type = revoked   ? "TaskRevokedError"
+                           : timeout ? "TimeLimitExceeded"
+                                     : "WorkerLostError";
+        json_t *exc = cel_exc_new(
+            type, revoked ? "celery.exceptions" : "billiard.exceptions",
+            revoked ? "terminated" : l.reason);
+        cel__tev_lost(c, l.task_id, revoked, type, l.reason);
         r = cel__reply_publish(c, l.reply_to, l.task_id, l.correlation_id,
                                revoked ? CEL_STATE_REVOKED : CEL_STATE_FAILURE,
                                exc, NULL);

@@ -7,6 +7,7 @@
  * due time only, and handed back to the broker when due, to be delivered
  * again and run then. */
 #include "held.h"
+#include "seqlock.h"
 
 #include <cel/clock.h>
 #include <cel/log.h>
@@ -32,14 +33,14 @@ cel__held_publish(cel_child_t *c, const cel_held_t *h)
     cel_slot_state_t *s = &c->board->slots[c->slot];
     int shown = h->nfull < CEL_SCHED_SHOWN ? h->nfull : CEL_SCHED_SHOWN;
 
-    atomic_fetch_add(&s->sched_seq, 1); /* odd: being written */
+    unsigned seq = cel__seq_write_begin(&s->sched_seq);
     for (int i = 0; i < shown; i++) {
         describe(&h->full[i].d, s->sched[i].id, sizeof(s->sched[i].id),
                  s->sched[i].name, sizeof(s->sched[i].name));
         s->sched[i].eta_us = h->full[i].due_us;
     }
     s->nsched = h->nfull + (int)h->nlight;
-    atomic_fetch_add(&s->sched_seq, 1);
+    cel__seq_write_end(&s->sched_seq, seq);
 }
 
 int
@@ -112,12 +113,16 @@ cel__held_add(cel_child_t *c, cel_held_t *h, cel_delivery_t *d, int64_t due_us)
     /* Acks still batched cover only tags below this one: send them, then
      * ack one by one while anything is held. */
     int r = cel__flush_acks(c);
+    bool counted = c->hold_counted;
+
+    c->hold_counted = false;
     c->holding = true;
     h->since_consume++;
     if (h->nfull < CEL_HELD_MAX_FULL &&
         h->full_bytes + d->env.body_len <= CEL_HELD_MAX_BYTES) {
         h->full_bytes += d->env.body_len;
-        h->full[h->nfull++] = (cel_held_full_t){due_us, *d}; /* takes d */
+        h->full[h->nfull++] =
+            (cel_held_full_t){due_us, *d, counted}; /* takes d */
         cel__held_publish(c, h);
         return r;
     }
@@ -196,11 +201,15 @@ cel__held_run_due(cel_child_t *c, cel_held_t *h, int64_t *next_us)
         int64_t again = 0;
         cel__held_publish(c, h);
         c->rerun = true; /* its task-received event went already */
+        c->rerun_counted = e.counted;
         r = cel__execute(c, &e.d, &again);
-        c->rerun = false;
-        if (r == CEL__HOLD) { /* the clock went back: hold it again */
+        c->rerun = c->rerun_counted = false;
+        if (r == CEL__HOLD) { /* not its turn yet (its rate limit, or the
+                               * clock went back): hold it again */
             h->full_bytes += e.d.env.body_len;
-            h->full[h->nfull++] = (cel_held_full_t){again, e.d};
+            h->full[h->nfull++] =
+                (cel_held_full_t){again, e.d, c->hold_counted || e.counted};
+            c->hold_counted = false;
             r = 0;
             continue;
         }

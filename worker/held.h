@@ -21,6 +21,7 @@
 typedef struct {
     int64_t due_us; /* wall clock */
     cel_delivery_t d;
+    bool counted; /* its rate-limited turn is reserved (child.h) */
 } cel_held_full_t;
 
 typedef struct {
@@ -47,8 +48,8 @@ void cel__held_free(cel_held_t *h);
  * queue with the connection. */
 void cel__held_drop(cel_held_t *h);
 
-/* cel__held_add holds d until due_us, taking over d's buffers. Returns 0
- * or a broker error. */
+/* cel__held_add holds d until due_us, taking over d's buffers, with
+ * c->hold_counted (cleared). Returns 0 or a broker error. */
 int cel__held_add(cel_child_t *c, cel_held_t *h, cel_delivery_t *d,
                   int64_t due_us);
 

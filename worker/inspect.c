@@ -4,6 +4,7 @@
  * answers' shapes Celery 5's worker gives and Flower reads. They read the
  * board: the children's slots (what runs), and ops.h's tables. */
 #include "control.h"
+#include "seqlock.h"
 
 #include <cel/clock.h>
 #include <cel/url.h>
@@ -145,8 +146,32 @@ task_info(const cel_control_t *ctl, const cel_slot_state_t *s)
         s->redelivered, "worker_pid", (int)atomic_load(&s->pid));
 }
 
-/* Calls each(slot) for every slot running a task, with a consistent
- * copy of it. */
+#define END(buf) ((buf)[sizeof(buf) - 1] = '\0')
+
+/* A whole copy of a busy slot's task into copy: false when the child
+ * rewrote it on every try, or finished. */
+static bool
+copy_running(const cel_slot_state_t *live, cel_slot_state_t *copy)
+{
+    for (int tries = 0; tries < CEL_SEQ_TRIES; tries++) {
+        unsigned seq = cel__seq_read_begin(&live->info_seq);
+        memcpy(copy, live, sizeof(*copy));
+        if (cel__seq_read_ok(&live->info_seq, seq)) {
+            END(copy->task_id);
+            END(copy->task_name);
+            END(copy->args_repr);
+            END(copy->kwargs_repr);
+            END(copy->exchange);
+            END(copy->routing_key);
+            return atomic_load(&live->busy) != 0;
+        }
+    }
+    return false;
+}
+
+/* Calls each(slot) for every slot running a task, with a whole copy of
+ * it, read under its info_seq; a slot whose child keeps rewriting it is
+ * left out. */
 static void
 each_running(const cel_control_t *ctl,
              void (*each)(const cel_control_t *, const cel_slot_state_t *,
@@ -159,10 +184,7 @@ each_running(const cel_control_t *ctl,
             continue;
         }
         cel_slot_state_t copy;
-        memcpy(&copy, live, sizeof(copy)); /* text published before busy */
-        copy.task_id[sizeof(copy.task_id) - 1] = '\0';
-        copy.task_name[sizeof(copy.task_name) - 1] = '\0';
-        if (atomic_load(&live->busy)) {
+        if (copy_running(live, &copy)) {
             each(ctl, &copy, arg);
         }
     }
@@ -202,11 +224,11 @@ add_scheduled(const cel_control_t *ctl, const cel_slot_state_t *s, json_t *list)
 {
     char eta[CEL_ISO_SIZE];
 
-    for (int tries = 0; tries < 100; tries++) {
-        unsigned seq = atomic_load(&s->sched_seq);
+    for (int tries = 0; tries < CEL_SEQ_TRIES; tries++) {
+        unsigned seq = cel__seq_read_begin(&s->sched_seq);
         cel_slot_state_t copy;
         memcpy(&copy, s, sizeof(copy));
-        if ((seq & 1) || atomic_load(&s->sched_seq) != seq) {
+        if (!cel__seq_read_ok(&s->sched_seq, seq)) {
             continue;
         }
         int n = copy.nsched < CEL_SCHED_SHOWN ? copy.nsched : CEL_SCHED_SHOWN;

@@ -2,6 +2,7 @@
  * writer (the master before it forks, then the control process) per
  * entry, under a sequence count; children read, and add to the counts. */
 #include "ops.h"
+#include "seqlock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -56,21 +57,22 @@ cel__ops_tick(cel_ops_t *ops)
 int
 cel__ops_queues(cel_ops_t *ops, char out[][CEL_SHORTSTR_SIZE], unsigned *gen)
 {
-    for (;;) {
-        unsigned s = atomic_load(&ops->queues_seq);
-        if (s & 1) {
-            continue;
-        }
-        int n = ops->nqueues;
-        for (int i = 0; i < n && i < CEL_MAX_QUEUES; i++) {
+    int n = 0;
+
+    for (int tries = 0; tries < CEL_SEQ_TRIES; tries++) {
+        unsigned s = cel__seq_read_begin(&ops->queues_seq);
+        n = ops->nqueues;
+        n = n < 0 ? 0 : n > CEL_MAX_QUEUES ? CEL_MAX_QUEUES : n;
+        for (int i = 0; i < n; i++) {
             memcpy(out[i], ops->queues[i], CEL_SHORTSTR_SIZE);
             out[i][CEL_SHORTSTR_SIZE - 1] = '\0';
         }
         *gen = atomic_load(&ops->queues_gen);
-        if (atomic_load(&ops->queues_seq) == s) {
-            return n;
+        if (cel__seq_read_ok(&ops->queues_seq, s)) {
+            break;
         }
     }
+    return n; /* a writer that died halfway: the list as it stands */
 }
 
 static int
@@ -93,10 +95,10 @@ cel__ops_queue_add(cel_ops_t *ops, const char *name)
     if (ops->nqueues == CEL_MAX_QUEUES || strlen(name) >= CEL_SHORTSTR_SIZE) {
         return CEL_ERANGE;
     }
-    atomic_fetch_add(&ops->queues_seq, 1);
+    unsigned s = cel__seq_write_begin(&ops->queues_seq);
     snprintf(ops->queues[ops->nqueues++], CEL_SHORTSTR_SIZE, "%s", name);
     atomic_fetch_add(&ops->queues_gen, 1);
-    atomic_fetch_add(&ops->queues_seq, 1);
+    cel__seq_write_end(&ops->queues_seq, s);
     return 0;
 }
 
@@ -108,12 +110,12 @@ cel__ops_queue_remove(cel_ops_t *ops, const char *name)
     if (i < 0) {
         return CEL_EINVAL;
     }
-    atomic_fetch_add(&ops->queues_seq, 1);
+    unsigned s = cel__seq_write_begin(&ops->queues_seq);
     memmove(ops->queues[i], ops->queues[i + 1],
             (size_t)(ops->nqueues - i - 1) * CEL_SHORTSTR_SIZE);
     ops->nqueues--;
     atomic_fetch_add(&ops->queues_gen, 1);
-    atomic_fetch_add(&ops->queues_seq, 1);
+    cel__seq_write_end(&ops->queues_seq, s);
     return 0;
 }
 
@@ -123,12 +125,12 @@ cel__ops_revoke(cel_ops_t *ops, const char *id, int signum)
     unsigned i = atomic_fetch_add(&ops->nrevoked, 1) % CEL_REVOKED_MAX;
     cel_revoked_t *e = &ops->revoked[i];
 
-    atomic_fetch_add(&e->seq, 1);
+    unsigned s = cel__seq_write_begin(&e->seq);
     e->hash = cel__id_hash(id, &e->len);
     snprintf(e->id, sizeof(e->id), "%s", id);
     e->at_wall_ms = cel_clock_wall_us() / 1000;
     e->signum = signum;
-    atomic_fetch_add(&e->seq, 1);
+    cel__seq_write_end(&e->seq, s);
 }
 
 bool
@@ -149,21 +151,26 @@ cel__ops_revoked_key(cel_ops_t *ops, uint64_t hash, size_t len,
 {
     unsigned n = atomic_load(&ops->nrevoked);
     size_t plen = strnlen(prefix, CEL_SHORTSTR_SIZE - 1);
+    bool found = false;
+    int found_sig = 0;
 
+    /* Every entry: an id revoked, then revoked again with terminate,
+     * answers with the signal. */
     for (unsigned k = 0; k < n && k < CEL_REVOKED_MAX; k++) {
         cel_revoked_t *e = &ops->revoked[k];
-        unsigned s = atomic_load(&e->seq);
-        bool same = (s & 1) == 0 && e->hash == hash && e->len == len &&
+        unsigned s = cel__seq_read_begin(&e->seq);
+        bool same = e->hash == hash && e->len == len &&
                     strncmp(e->id, prefix, plen) == 0;
         int sig = e->signum;
-        if (same && atomic_load(&e->seq) == s) {
-            if (signum != NULL) {
-                *signum = sig;
-            }
-            return true;
+        if (same && cel__seq_read_ok(&e->seq, s)) {
+            found = true;
+            found_sig = sig != 0 ? sig : found_sig;
         }
     }
-    return false;
+    if (found && signum != NULL) {
+        *signum = found_sig;
+    }
+    return found;
 }
 
 void
@@ -227,25 +234,25 @@ cel__ops_limit_set(cel_ops_t *ops, const char *name, double soft, double hard)
     if (e == NULL) {
         return CEL_ERANGE;
     }
-    atomic_fetch_add(&e->seq, 1);
+    unsigned s = cel__seq_write_begin(&e->seq);
     snprintf(e->name, sizeof(e->name), "%s", name);
     e->soft = soft;
     e->hard = hard;
-    atomic_fetch_add(&e->seq, 1);
+    cel__seq_write_end(&e->seq, s);
     return 0;
 }
 
 bool
 cel__ops_limit_get(cel_ops_t *ops, const char *name, double *soft, double *hard)
 {
-    for (int tries = 0; tries < 100; tries++) {
+    for (int tries = 0; tries < CEL_SEQ_TRIES; tries++) {
         cel_tlimit_t *e = limit_entry(ops, name, false);
         if (e == NULL) {
             return false;
         }
-        unsigned s = atomic_load(&e->seq);
+        unsigned s = cel__seq_read_begin(&e->seq);
         double so = e->soft, ha = e->hard;
-        if ((s & 1) == 0 && atomic_load(&e->seq) == s) {
+        if (cel__seq_read_ok(&e->seq, s)) {
             *soft = so;
             *hard = ha;
             return so > 0 || ha > 0;

@@ -7,10 +7,11 @@
  * set at run time.
  *
  * Writers: the master before it forks, then the control process alone
- * (remote control is one process), except the counts and the revoked
- * flag of a running task, which children add to. Every entry that is more
- * than one word carries a sequence count, odd while it is written, which
- * readers check before and after. */
+ * (remote control is one process), except the counts by task name, which
+ * children add to, and the rate limits' turns, which they take (rate.h).
+ * Every entry that is more than one word carries a sequence count
+ * (seqlock.h), odd while it is written, which readers check before and
+ * after. */
 #ifndef CEL_WORKER_OPS_H
 #define CEL_WORKER_OPS_H
 

@@ -116,6 +116,20 @@ answer(cel_control_t *ctl, const json_t *body, const char *method)
     return a != NULL ? a : cel__cmd_error("%s: out of memory", method);
 }
 
+/* Answers go only to a mailbox's reply exchange, reply.NAME.pidbox (a
+ * direct exchange, declared here as every Celery node declares it): a
+ * command naming any other exchange could make the declare fail (another
+ * type) and close the channel, or send answers where they do not belong. */
+static bool
+reply_exchange(const char *name)
+{
+    size_t n = name != NULL ? strlen(name) : 0;
+
+    return n > strlen("reply..pidbox") && n <= 255 &&
+           strncmp(name, "reply.", 6) == 0 &&
+           strcmp(name + n - 7, ".pidbox") == 0;
+}
+
 static int
 reply(cel_control_t *ctl, const json_t *reply_to, const char *ticket, json_t *a,
       cel_error_t *err)
@@ -126,10 +140,12 @@ reply(cel_control_t *ctl, const json_t *reply_to, const char *ticket, json_t *a,
         json_string_value(json_object_get(reply_to, "routing_key"));
     cel_envelope_t env;
 
-    if (exchange == NULL || key == NULL || strlen(exchange) > 255 ||
-        strlen(key) > 255) {
+    if (!reply_exchange(exchange) || key == NULL || strlen(key) > 255) {
         json_decref(a);
-        CEL_LOG(CEL_LOG_WARN, "remote control: a reply_to that cannot be used");
+        CEL_LOG(CEL_LOG_WARN,
+                "remote control: not answering to reply_to exchange %.100s "
+                "(only reply.NAME.pidbox ones)",
+                exchange != NULL ? exchange : "(none)");
         return 0;
     }
     json_t *body = json_pack("{s:o}", ctl->cfg->hostname, a);

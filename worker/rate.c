@@ -1,8 +1,10 @@
 /* rate.c: task rate limits shared by every child (see rate.h). One
  * process writes the table (the master before it forks, then the control
  * process); children read it under each entry's sequence count and take
- * runs with a compare-and-swap on the entry's theoretical arrival time. */
+ * or reserve runs with a compare-and-swap on the entry's theoretical
+ * arrival time. */
 #include "rate.h"
+#include "seqlock.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -61,7 +63,8 @@ cel__rate_set(cel_rate_t *table, const char *name, double per_s,
     if (e == NULL) {
         return per_s > 0 ? CEL_ERANGE : 0;
     }
-    atomic_fetch_add(&e->seq, 1); /* odd: being written */
+    unsigned s = cel__seq_write_begin(&e->seq);
+    atomic_store(&e->tat_us, 0); /* a new limit starts now */
     if (per_s > 0) {
         snprintf(e->name, sizeof(e->name), "%s", name);
         snprintf(e->text, sizeof(e->text), "%s", text);
@@ -70,7 +73,7 @@ cel__rate_set(cel_rate_t *table, const char *name, double per_s,
         atomic_store(&e->interval_us, 0);
         e->text[0] = '\0';
     }
-    atomic_fetch_add(&e->seq, 1);
+    cel__seq_write_end(&e->seq, s);
     return 0;
 }
 
@@ -78,15 +81,15 @@ cel__rate_set(cel_rate_t *table, const char *name, double per_s,
 static int64_t
 interval_of(cel_rate_t *table, const char *name, cel_rate_t **entry)
 {
-    for (int tries = 0; tries < 100; tries++) {
+    for (int tries = 0; tries < CEL_SEQ_TRIES; tries++) {
         cel_rate_t *e = find(table, name, false);
         if (e == NULL) {
             return 0;
         }
-        unsigned s = atomic_load(&e->seq);
+        unsigned s = cel__seq_read_begin(&e->seq);
         int64_t us = atomic_load(&e->interval_us);
         bool same = strncmp(e->name, name, sizeof(e->name)) == 0;
-        if ((s & 1) == 0 && atomic_load(&e->seq) == s) {
+        if (cel__seq_read_ok(&e->seq, s)) {
             *entry = e;
             return same ? us : 0;
         }
@@ -103,13 +106,13 @@ cel__rate_take(cel_rate_t *table, const char *name, int64_t now_us)
     if (interval <= 0) {
         return 0;
     }
+    /* The run's turn is the later of now and the entry's time; the next
+     * run's comes an interval after it. */
     int64_t tat = atomic_load(&e->tat_us);
     for (;;) {
-        if (tat > now_us) {
-            return tat - now_us;
-        }
-        if (atomic_compare_exchange_weak(&e->tat_us, &tat, now_us + interval)) {
-            return 0;
+        int64_t turn = tat > now_us ? tat : now_us;
+        if (atomic_compare_exchange_weak(&e->tat_us, &tat, turn + interval)) {
+            return turn - now_us;
         }
     }
 }

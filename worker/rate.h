@@ -5,8 +5,10 @@
  * The limits live in the board (board.h), one entry per task name, each a
  * generic cell rate algorithm: the entry keeps the theoretical arrival
  * time of the next run, and a child takes a run by moving it on with one
- * compare-and-swap. A child that finds its task over the limit holds it
- * (as an eta task) until its turn. */
+ * compare-and-swap. A task over the limit gets the next turn reserved the
+ * same way, and its child holds it (as an eta task) until then: tasks
+ * over a limit run in the order they came, one per interval, with no herd
+ * of held tasks waking at once to race for one turn. */
 #ifndef CEL_WORKER_RATE_H
 #define CEL_WORKER_RATE_H
 
@@ -33,14 +35,14 @@ typedef struct {
 int cel__rate_parse(const char *text, double *per_s);
 
 /* cel__rate_set sets (or with per_s 0 clears) task name's limit in the
- * table of CEL_RATE_MAX entries. Returns 0, or CEL_ERANGE when the table
- * is full. */
+ * table of CEL_RATE_MAX entries, its turns counted afresh. Returns 0, or
+ * CEL_ERANGE when the table is full. */
 int cel__rate_set(cel_rate_t *table, const char *name, double per_s,
                   const char *text);
 
-/* cel__rate_take: may task name run now (now_us, monotonic)? 0 when it
- * may, and the run is counted; else how many microseconds until it may
- * (nothing is counted). */
+/* cel__rate_take counts a run of task name and says when it may start:
+ * 0 for now (now_us, monotonic), else in how many microseconds, its turn
+ * then reserved. */
 int64_t cel__rate_take(cel_rate_t *table, const char *name, int64_t now_us);
 
 /* cel__rate_text copies name's limit as given into out ("" for none). */

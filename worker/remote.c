@@ -13,7 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
-/* A signal by name ("SIGKILL", "KILL") or number; 0 when unknown. */
+/* A signal by name ("SIGKILL", "KILL") or number, of those a task may be
+ * terminated with (never SIGSTOP, which would leave it hanging, nor the
+ * signals the pool uses for itself); 0 for any other. */
 static int
 signal_of(const json_t *v)
 {
@@ -28,39 +30,50 @@ signal_of(const json_t *v)
     if (v == NULL || json_is_null(v)) {
         return SIGTERM; /* Celery's default */
     }
-    if (json_is_integer(v)) {
-        json_int_t n = json_integer_value(v);
-        return n > 0 && n < 65 ? (int)n : 0;
-    }
-    if (s == NULL) {
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+    if (s == NULL && n == 0) {
         return 0;
     }
-    s = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+    s = s != NULL && strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcasecmp(s, names[i].name) == 0) {
+        if (s != NULL ? strcasecmp(s, names[i].name) == 0 : n == names[i].sig) {
             return names[i].sig;
         }
     }
     return 0;
 }
 
-/* Kills the child running id, if one is. */
+static bool
+running(cel_slot_state_t *s, uint64_t hash, size_t len)
+{
+    return atomic_load(&s->busy) && s->key.hash == hash && s->key.len == len;
+}
+
+/* Kills the child running id, if one is: its slot's terminate_sig first,
+ * so that the child dies of sig (board.h). The id is already among the
+ * revoked: a child starting it now finds it there (execute.c). */
 static bool
 terminate(cel_control_t *ctl, const char *id, int sig)
 {
     size_t len;
     uint64_t h = cel__id_hash(id, &len);
 
+    atomic_thread_fence(memory_order_seq_cst); /* revoked, then the board */
     for (int i = 0; i < ctl->board->nslots; i++) {
         cel_slot_state_t *s = &ctl->board->slots[i];
         pid_t pid = atomic_load(&s->pid);
-        if (atomic_load(&s->busy) && s->key.hash == h && s->key.len == len &&
-            pid > 0) {
-            CEL_LOG(CEL_LOG_WARN, "Terminating %s (signal %d), child pid %d",
-                    id, sig, (int)pid);
-            kill(pid, sig);
-            return true;
+        if (pid <= 0 || !running(s, h, len)) {
+            continue;
         }
+        atomic_store(&s->terminate_sig, sig);
+        if (!running(s, h, len)) { /* it finished meanwhile */
+            atomic_store(&s->terminate_sig, 0);
+            return false;
+        }
+        CEL_LOG(CEL_LOG_WARN, "Terminating %s (signal %d), child pid %d", id,
+                sig, (int)pid);
+        kill(pid, sig);
+        return true;
     }
     return false;
 }
@@ -70,10 +83,9 @@ terminate(cel_control_t *ctl, const char *id, int sig)
  * never runs and answers REVOKED; with terminate the child running it is
  * killed, and the task answers REVOKED. */
 static json_t *
-revoke_cmd(cel_control_t *ctl, const json_t *args)
+revoke_ids(cel_control_t *ctl, const json_t *args, bool term)
 {
     const json_t *ids = json_object_get(args, "task_id");
-    bool term = json_is_true(json_object_get(args, "terminate"));
     int sig = term ? signal_of(json_object_get(args, "signal")) : 0;
     char list[600] = "", killed[600] = "";
     size_t i;
@@ -108,6 +120,20 @@ revoke_cmd(cel_control_t *ctl, const json_t *args)
                            killed[0] ? killed : "tasks unknown");
     }
     return cel__cmd_ok("tasks %s flagged as revoked", list);
+}
+
+static json_t *
+revoke_cmd(cel_control_t *ctl, const json_t *args)
+{
+    return revoke_ids(ctl, args,
+                      json_is_true(json_object_get(args, "terminate")));
+}
+
+/* terminate(task_id, signal): revoke with terminate, as Celery's. */
+static json_t *
+terminate_cmd(cel_control_t *ctl, const json_t *args)
+{
+    return revoke_ids(ctl, args, true);
 }
 
 /* shutdown: a warm shutdown of the whole worker, with no answer. */
@@ -161,8 +187,17 @@ add_consumer(cel_control_t *ctl, const json_t *args)
 {
     const char *q = json_string_value(json_object_get(args, "queue"));
 
+    cel_error_t err = CEL_ERROR_INIT;
+
     if (q == NULL || q[0] == '\0' || strlen(q) > 255) {
         return cel__cmd_error("add_consumer wants queue, a queue name");
+    }
+    /* Declared here first, as each child will: a queue the broker refuses
+     * is answered as an error, not handed to every child to fail on. */
+    if (cel_broker_declare_task_queue(ctl->broker, q, &err) != 0) {
+        CEL_LOG(CEL_LOG_WARN, "remote control: add_consumer %.255s: %s", q,
+                err.text);
+        return cel__cmd_error("cannot consume from %.255s: %s", q, err.text);
     }
     int r = cel__ops_queue_add(&ctl->board->ops, q);
     if (r == CEL_ERANGE) {
@@ -280,7 +315,7 @@ heartbeat(cel_control_t *ctl, const json_t *args)
 
 const cel_command_t cel__remote_commands[] = {
     {"revoke", revoke_cmd, true},
-    {"terminate", revoke_cmd, true},
+    {"terminate", terminate_cmd, true},
     {"shutdown", shutdown_cmd, false},
     {"pool_grow", pool_grow, true},
     {"pool_shrink", pool_shrink, true},

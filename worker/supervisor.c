@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +44,9 @@
 #include <unistd.h>
 
 #define RESPAWN_DELAY_MS 1000
-#define MANY_CHILDREN    500 /* past this, warn about the broker's limits */
-#define READY_POLL_MS    50  /* how often to look for "ready" until then */
+#define CONTROL_STOP_MS  5000 /* to send worker-offline and leave */
+#define MANY_CHILDREN    500  /* past this, warn about the broker's limits */
+#define READY_POLL_MS    50   /* how often to look for "ready" until then */
 
 typedef struct {
     pid_t pid;
@@ -62,8 +64,9 @@ typedef struct {
     cel_child_slot_t *slots;
     int nslots; /* room for pool_grow: slots 0..target-1 run children */
     int live;
-    cel_child_slot_t control; /* the control process (control.c) */
-    bool control_told;        /* asked to stop */
+    cel_child_slot_t control;   /* the control process (control.c) */
+    bool control_told;          /* asked to stop */
+    int64_t control_kill_at_ms; /* then killed if still there */
     bool stopping;
     bool cold;
     bool restart;       /* SIGHUP: run again once the children are gone */
@@ -406,6 +409,10 @@ next_deadline(const cel_master_t *m)
     if (m->control.pid == 0 && m->control.respawn && !m->stopping) {
         at = earliest(at, m->control.respawn_at_ms);
     }
+    if (m->control.pid > 0 && m->control_told &&
+        m->control_kill_at_ms != INT64_MAX) {
+        at = earliest(at, m->control_kill_at_ms);
+    }
     if (m->stopping && !m->cold && m->cfg->shutdown_timeout > 0) {
         at = earliest(at, m->stop_at_ms +
                               (int64_t)(m->cfg->shutdown_timeout * 1000));
@@ -483,6 +490,7 @@ spawn_control(cel_master_t *m)
     pid_t pid = fork();
     if (pid < 0) {
         cel_log_errno(CEL_LOG_ERROR, errno, "fork the control process");
+        m->control.respawn = 1; /* try again later */
         m->control.respawn_at_ms = cel_clock_now_ms() + RESPAWN_DELAY_MS;
         return;
     }
@@ -508,7 +516,16 @@ tend_control(cel_master_t *m)
     } else if (s->pid > 0 && m->stopping && (m->live == 0 || m->cold) &&
                !m->control_told) {
         m->control_told = true;
+        m->control_kill_at_ms = cel_clock_now_ms() + CONTROL_STOP_MS;
         kill(s->pid, SIGTERM);
+    } else if (s->pid > 0 && m->control_told &&
+               cel_clock_now_ms() >= m->control_kill_at_ms) {
+        CEL_LOG(CEL_LOG_WARN,
+                "the control process (pid %d) did not stop within %d ms "
+                "(worker-offline not sent): killing it",
+                (int)s->pid, CONTROL_STOP_MS);
+        kill(s->pid, SIGKILL);
+        m->control_kill_at_ms = INT64_MAX; /* once */
     }
 }
 
@@ -561,10 +578,13 @@ cel__supervisor_run(const cel_worker_config_t *cfg, const cel_registry_t *reg,
     m.nslots = pool_room(cfg->concurrency);
     m.board = cel__board_new(m.nslots);
     m.slots = calloc((size_t)m.nslots, sizeof(*m.slots));
-    if (m.board == NULL || m.slots == NULL ||
-        cel__ops_init(&m.board->ops, cfg) != 0) {
-        CEL_LOG(CEL_LOG_ERROR, "out of memory for %d children",
-                cfg->concurrency);
+    int r = m.board == NULL || m.slots == NULL
+                ? CEL_ENOMEM
+                : cel__ops_init(&m.board->ops, cfg);
+    if (r != 0) {
+        CEL_LOG(CEL_LOG_ERROR, "%s",
+                r == CEL_ENOMEM ? "out of memory for the children's board"
+                                : "bad --rate-limit or -Q (see workerd -h)");
         cel__board_free(m.board);
         free(m.slots);
         return 1;

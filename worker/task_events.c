@@ -20,21 +20,34 @@ on(cel_child_t *c)
                                 memory_order_relaxed) != 0;
 }
 
-/* A new task event of type for m, with its uuid; NULL when off. */
+/* A new task event of type for the task id; NULL without an id, which
+ * an event receiver cannot place (State indexes tasks by uuid). */
+static json_t *
+id_event(cel_child_t *c, const char *type, const char *id)
+{
+    if (id == NULL || id[0] == '\0') {
+        return NULL;
+    }
+    json_t *ev =
+        cel__event_new(&c->board->ops, c->cfg->hostname, type, getpid());
+    if (ev != NULL) {
+        json_object_set_new(ev, "uuid", json_string(id));
+    }
+    return ev;
+}
+
 static json_t *
 task_event(cel_child_t *c, const char *type, const cel_task_msg_t *m)
 {
-    json_t *ev =
-        cel__event_new(&c->board->ops, c->cfg->hostname, type, getpid());
-    if (ev != NULL && m->id != NULL) {
-        json_object_set_new(ev, "uuid", json_string(m->id));
-    }
-    return ev;
+    return id_event(c, type, m->id);
 }
 
 static void
 add(cel_child_t *c, json_t *ev)
 {
+    if (ev == NULL) {
+        return;
+    }
     cel__events_add(&c->events, ev);
     if (c->events.batch != NULL &&
         json_array_size(c->events.batch) >= CEL_EVENTS_BATCH) {
@@ -101,24 +114,50 @@ cel__tev_succeeded(cel_child_t *c, const cel_task_msg_t *m, const json_t *value,
     add(c, ev);
 }
 
+/* exc_type(repr(message)), as Python writes an exception. */
+static json_t *
+exception_text(const char *exc_type, const char *message)
+{
+    char msg[512], exc[700];
+
+    json_t *text = json_string(message != NULL ? message : "");
+    cel_pyrepr(text, false, msg, sizeof(msg));
+    json_decref(text);
+    snprintf(exc, sizeof(exc), "%s(%s)", exc_type, msg);
+    return json_string(exc);
+}
+
 void
 cel__tev_failed(cel_child_t *c, const char *type, const cel_task_msg_t *m,
                 const char *exc_type, const char *message,
                 const char *traceback)
 {
-    char msg[512], exc[700];
-
     if (!on(c)) {
         return;
     }
-    json_t *text = json_string(message != NULL ? message : "");
-    cel_pyrepr(text, false, msg, sizeof(msg));
-    json_decref(text);
-    snprintf(exc, sizeof(exc), "%s(%s)", exc_type, msg);
     json_t *ev = task_event(c, type, m);
     if (ev != NULL) {
-        json_object_set_new(ev, "exception", json_string(exc));
+        json_object_set_new(ev, "exception", exception_text(exc_type, message));
         json_object_set_new(ev, "traceback", opt_str(traceback));
+    }
+    add(c, ev);
+}
+
+void
+cel__tev_lost(cel_child_t *c, const char *id, bool revoked,
+              const char *exc_type, const char *reason)
+{
+    if (!on(c)) {
+        return;
+    }
+    json_t *ev = id_event(c, revoked ? "task-revoked" : "task-failed", id);
+    if (ev != NULL && revoked) {
+        json_object_set_new(ev, "terminated", json_true());
+        json_object_set_new(ev, "signum", json_null());
+        json_object_set_new(ev, "expired", json_false());
+    } else if (ev != NULL) {
+        json_object_set_new(ev, "exception", exception_text(exc_type, reason));
+        json_object_set_new(ev, "traceback", json_null());
     }
     add(c, ev);
 }

@@ -158,6 +158,46 @@ try:
             'processes', [])) == 2))
     check('add still runs', send('add', (4, 4)).get(timeout=20) == 8)
 
+#revoke(terminate = True) with Celery's default signal, SIGTERM, which alone
+#only stops a child warm, after a plain revoke of the same running task.
+    def running(res):
+        return wait_for('running', lambda: [
+            a for a in (inspect([cnode]).active() or {}).get(cnode, [])
+            if a['id'] == res.id])
+
+    def outcome(res):
+        try:
+            res.get(timeout=30)
+        except Exception:
+            pass
+        return res.state
+    long = send('slow_sum', (60, 1, 1))
+    running(long)
+    app.control.revoke(long.id, destination=[cnode], reply=True, timeout=2)
+    r = app.control.revoke(long.id, destination=[cnode], terminate=True,
+                           reply=True, timeout=2)
+    check('terminate (SIGTERM) answered',
+          r and long.id in r[0][cnode].get('ok', ''))
+    check('revoked, then terminated by SIGTERM: REVOKED',
+          outcome(long) == 'REVOKED')
+
+#The terminate command, with SIGINT(which the children otherwise ignore).
+    long = send('slow_sum', (60, 1, 1))
+    running(long)
+    r = app.control.broadcast('terminate', arguments={
+        'task_id': long.id, 'signal': 'SIGINT'}, destination=[cnode],
+        reply=True, timeout=2)
+    check('terminate command answered',
+          r and long.id in r[0][cnode].get('ok', ''))
+    check('terminate command, SIGINT: REVOKED', outcome(long) == 'REVOKED')
+    r = app.control.revoke(str(uuid.uuid4()), destination=[cnode],
+                           terminate=True, signal='SIGSTOP', reply=True,
+                           timeout=2)
+    check('terminate with SIGSTOP refused', r and 'error' in r[0][cnode])
+    check('children back after the terminations', wait_for('2', lambda: len(
+        (inspect([cnode]).stats() or {}).get(cnode, {}).get('pool', {}).get(
+            'processes', [])) == 2))
+
 #pool_grow / pool_shrink change the process count(read back by stats).
     def procs():
         s = (inspect([cnode]).stats() or {}).get(cnode, {})
@@ -182,6 +222,14 @@ try:
     names = [q['name'] for q in (inspect([cnode]).active_queues() or {}).get(
         cnode, [])]
     check('active_queues after cancel', names == [cq])
+    r = app.control.add_consumer('amq.refused-' + tag, destination=[cnode],
+                                 reply=True)
+    check('add_consumer of a queue the broker refuses: error',
+          r and 'ACCESS_REFUSED' in r[0][cnode].get('error', ''))
+    check('remote control answers after the refused queue',
+          (inspect([cnode]).ping() or {}).get(cnode) == {'ok': 'pong'})
+    check('tasks run after the refused queue',
+          send('add', (6, 6)).get(timeout=20) == 12)
 
 #rate_limit : at most 2 a second, for the whole worker.
     r = app.control.rate_limit('add', '2/s', destination=[cnode], reply=True)
@@ -226,6 +274,11 @@ try:
         bad.get(timeout=20)
     except Exception:
         pass
+    cut = send('slow_sum', (10, 1, 1), time_limit=1)
+    try:
+        cut.get(timeout=30)
+    except Exception:
+        pass
     app.control.heartbeat(destination=both)
     seen = wait_for('events', lambda: ok.id in state.tasks and
                     state.tasks[ok.id].state == 'SUCCESS' and
@@ -237,6 +290,10 @@ try:
           state.tasks[ok.id].result == '42')
     check('State: the C failure', seen and 'ValueError' in (
         state.tasks[bad.id].exception or ''))
+    cut_seen = wait_for('lost', lambda: cut.id in state.tasks and
+                        state.tasks[cut.id].state == 'FAILURE', 20)
+    check('State: a task killed at its hard limit FAILURE', cut_seen and
+          'TimeLimitExceeded' in (state.tasks[cut.id].exception or ''))
     alive = {w.hostname: w.alive for w in state.workers.values()}
     check('State: both workers alive', alive.get(cnode) and alive.get(pynode))
     types = {e['type'] for e in events if e['hostname'] == cnode}
@@ -292,6 +349,11 @@ try:
         prod.publish({'method': 'ping', 'arguments': {},
                       'destination': ['x' * 200] * 5000}, exchange=pidbox,
                      routing_key='', serializer='json')
+        prod.publish({'method': 'ping', 'arguments': {},
+                      'destination': [cnode], 'ticket': '1',
+                      'reply_to': {'exchange': 'amq.fanout',
+                                   'routing_key': 'x'}}, exchange=pidbox,
+                     routing_key='', serializer='json')
     r = app.control.broadcast('frobnicate', destination=[cnode], reply=True,
                               timeout=2)
     check('an unknown command: an error answer',
@@ -300,6 +362,31 @@ try:
     check('after hostile messages, ping', pong.get(cnode) == {'ok': 'pong'})
     check('after hostile messages, add runs',
           send('add', (7, 7)).get(timeout=20) == 14)
+
+#A second workerd of the same name : the mailbox is the first's, so it
+#warns; without heartbeats its control process sleeps(no spinning); once
+#the first is gone it takes the mailbox over and answers.
+    twin = subprocess.Popen(
+        [os.path.join(build, 'bin', 'workerd'), '-A',
+         os.path.join(build, 'lib', 'libexample_tasks.so'), '-c', '1', '-Q',
+         cq + '-twin', '-b', url, '-n', cnode, '--without-heartbeat', '-l',
+         'info'], stderr=log)
+
+    def control_cpu(pid):
+        for kid in open('/proc/%d/task/%d/children' % (pid, pid)).read(
+                ).split():
+            if open('/proc/%s/comm' % kid).read().strip() == \
+                    'workerd-control':
+                f = open('/proc/%s/stat' % kid).read().rsplit(')', 1)[1]
+                return int(f.split()[11]) + int(f.split()[12])
+        return None
+    wait_for('twin control', lambda: control_cpu(twin.pid) is not None, 20)
+    time.sleep(1)
+    before = control_cpu(twin.pid)
+    time.sleep(3)
+    spent = control_cpu(twin.pid) - before
+    check('--without-heartbeat: the control process sleeps (%d ticks in 3 s)'
+          % spent, spent < 100)
 
 #shutdown : a warm shutdown, no answer; both go.
     app.control.shutdown(destination=both)
@@ -314,7 +401,24 @@ try:
         e['type'] == 'worker-offline' and e['hostname'] == cnode
         for e in events), 10)
     check('worker-offline from workerd', offline)
+    pong = wait_for('twin answers', lambda: (inspect([cnode], 1).ping() or {})
+                    .get(cnode), 30)
+    check('the second of the name takes the mailbox over', pong == {
+        'ok': 'pong'})
+    twin.terminate()
+    check('the second stops on SIGTERM', twin.wait(timeout=30) == 0)
+    log.flush()
+    text = open(log.name).read()
+    check('it said another worker held the mailbox',
+          'holds its remote-control mailbox' in text)
+    check('a reply_to of another exchange: logged, not answered',
+          'not answering to reply_to exchange amq.fanout' in text)
+    check('no hostile message broke the control connection',
+          'remote control and events:' not in text)
 finally:
+    if 'twin' in globals() and twin.poll() is None:
+        twin.kill()
+        twin.wait()
     stop.set()
     for p in (workerd, pyworker):
         if p.poll() is None:

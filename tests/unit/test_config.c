@@ -115,16 +115,23 @@ main(void)
     CHECK_OK(cel__rate_parse("5", &per_s));
     CHECK(per_s == 5);
     CHECK_EQ_INT(cel__rate_parse("5/x", &per_s), CEL_EINVAL);
-    /* The shared bucket: one run per 100 ms, whoever asks. */
+    /* The shared bucket: one run per 100 ms, whoever asks; a run over the
+     * limit has the next turn reserved, so turns line up in order. */
     static cel_rate_t table[CEL_RATE_MAX];
     CHECK_OK(cel__rate_set(table, "add", 10, "10/s"));
     CHECK_EQ_INT(cel__rate_take(table, "add", 1000000), 0);
     CHECK_EQ_INT(cel__rate_take(table, "add", 1050000), 50000);
-    CHECK_EQ_INT(cel__rate_take(table, "add", 1100000), 0);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1050000), 150000);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1100000), 200000);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1500000), 0);
     CHECK_EQ_INT(cel__rate_take(table, "other", 1100000), 0);
+    /* A new limit counts afresh: nothing reserved under the old one. */
+    CHECK_OK(cel__rate_set(table, "add", 1, "1/s"));
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1500000), 0);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1600000), 900000);
     char text[24];
     cel__rate_text(table, "add", text, sizeof(text));
-    CHECK_STR_EQ(text, "10/s");
+    CHECK_STR_EQ(text, "1/s");
     CHECK_OK(cel__rate_set(table, "add", 0, "0"));
     CHECK_EQ_INT(cel__rate_take(table, "add", 1100001), 0);
     cel__config_clear(&cfg);

@@ -68,6 +68,13 @@ CEL_NODISCARD int cel_broker_open(const char *url,
 int cel_broker_node(const cel_broker_t *b, char *redacted, size_t size);
 int cel_broker_nodes(const cel_broker_t *b);
 
+/* cel_broker_reopened counts the channels the broker closed on b (a
+ * channel error: a refused declare, a publish to a missing exchange) and
+ * b opened again in their place. The consumers started on a closed
+ * channel are gone: a caller that sees the count move starts its own
+ * again. */
+unsigned cel_broker_reopened(const cel_broker_t *b);
+
 /* cel_broker_close closes the channel and the connection politely and frees
  * b. Unacked deliveries go back to their queues. NULL is a no-op. */
 void cel_broker_close(cel_broker_t *b);
