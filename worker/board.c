@@ -95,6 +95,7 @@ cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t)
     s->acked = t->acked;
     s->killed_at_limit = 0;
     atomic_store(&s->terminate_sig, 0);
+    atomic_fetch_add(&s->run, 1);
     atomic_thread_fence(memory_order_release);
     s->busy = 1;
     atomic_thread_fence(memory_order_seq_cst); /* busy, then the master */
@@ -111,6 +112,7 @@ void
 cel__board_end(cel_board_t *board, int slot)
 {
     board->slots[slot].busy = 0;
+    atomic_store(&board->slots[slot].terminate_sig, 0);
 }
 
 void

@@ -34,23 +34,26 @@ typedef struct {
 } cel_task_key_t;
 
 typedef struct {
-    atomic_int busy;                 /* written by the child only */
-    _Atomic pid_t pid;               /* the child that set busy */
-    atomic_int consuming;            /* the child's consumers are up */
-    atomic_int retiring;             /* the child leaves on purpose (max
-                                        tasks or memory): replace it at once.
-                                        Never read from an exit code, which a
-                                        task can choose too. */
-    _Atomic int64_t started_ms;      /* monotonic, when the task began */
-    _Atomic int64_t hard_limit_ms;   /* the task's hard limit, 0: none */
-    atomic_int acked;                /* acked early: no redelivery will come */
-    atomic_int killed_at_limit;      /* the master killed the child
-                                        at the task's hard limit */
-    atomic_int terminate_sig;        /* revoke(terminate=True): the signal
-                                        the control process sends; the
-                                        child dies of it (child.c), even of
-                                        SIGTERM, which otherwise stops it
-                                        warm. Cleared as a task begins. */
+    atomic_int busy;               /* written by the child only */
+    _Atomic pid_t pid;             /* the child that set busy */
+    atomic_int consuming;          /* the child's consumers are up */
+    atomic_int retiring;           /* the child leaves on purpose (max
+                                      tasks or memory): replace it at once.
+                                      Never read from an exit code, which a
+                                      task can choose too. */
+    _Atomic int64_t started_ms;    /* monotonic, when the task began */
+    _Atomic int64_t hard_limit_ms; /* the task's hard limit, 0: none */
+    atomic_int acked;              /* acked early: no redelivery will come */
+    atomic_int killed_at_limit;    /* the master killed the child
+                                      at the task's hard limit */
+    atomic_uint run;               /* tasks begun in this slot */
+    atomic_int terminate_sig;      /* revoke(terminate=True): the signal
+                                      the control process sends for run
+                                      terminate_run; the child dies of it
+                                      (child.c), even of SIGTERM, which
+                                      otherwise stops it warm. Cleared as
+                                      a task begins and ends. */
+    atomic_uint terminate_run;
     cel_task_key_t key;              /* the task's whole id, hashed */
     char task_id[CEL_SHORTSTR_SIZE]; /* its first bytes, for logs */
     char why[96]; /* why a child left mid-task on purpose, "" if not */

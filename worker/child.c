@@ -37,7 +37,15 @@
 enum { SERVE_STOP = 0, SERVE_BROKEN = -1, SERVE_RETIRE = 1 };
 
 volatile sig_atomic_t cel__child_stop = 0;
-static atomic_int *terminate_sig; /* this child's board slot's */
+static cel_slot_state_t *my_slot; /* in the board */
+
+/* Whether revoke(terminate=True) sent sig for the task running now. */
+static bool
+terminating(int sig)
+{
+    return my_slot != NULL && atomic_load(&my_slot->terminate_sig) == sig &&
+           atomic_load(&my_slot->terminate_run) == atomic_load(&my_slot->run);
+}
 
 /* SIGTERM stops the child warm, and SIGINT and SIGHUP (the master's) do
  * nothing, unless revoke(terminate=True) sent the signal: then the child
@@ -45,7 +53,7 @@ static atomic_int *terminate_sig; /* this child's board slot's */
 static void
 on_term(int sig)
 {
-    if (terminate_sig != NULL && atomic_load(terminate_sig) == sig) {
+    if (terminating(sig)) {
         struct sigaction dfl;
         memset(&dfl, 0, sizeof(dfl));
         dfl.sa_handler = SIG_DFL;
@@ -59,10 +67,14 @@ on_term(int sig)
 }
 
 void
-cel__child_terminate(int sig)
+cel__child_terminate(cel_child_t *c, int sig)
 {
-    if (terminate_sig != NULL) {
-        atomic_store(terminate_sig, sig);
+    /* What finished before goes first, or it would run again. */
+    (void)cel__flush_acks(c);
+    (void)cel__tev_flush(c);
+    if (my_slot != NULL) {
+        atomic_store(&my_slot->terminate_run, atomic_load(&my_slot->run));
+        atomic_store(&my_slot->terminate_sig, sig);
     }
     raise(sig);
 }
@@ -401,7 +413,8 @@ cel__child_main(const cel_worker_config_t *cfg, const cel_registry_t *reg,
     snprintf(role, sizeof(role), "ForkPoolWorker-%d", slot + 1);
     cel_log_set_role(role);
     atomic_store(&board->slots[slot].pid, getpid()); /* for stats */
-    terminate_sig = &board->slots[slot].terminate_sig;
+    my_slot = &board->slots[slot];
+    atomic_store(&my_slot->terminate_sig, 0); /* its last child's, if any */
     child_signals(master);
     cel__guard_init();
     int ok = cel__held_init(&held) == 0;

@@ -56,10 +56,11 @@ typedef struct {
     cel_event_batch_t events; /* task events not sent yet */
     bool rerun;               /* the delivery comes from held.c again */
     /* Rate limits (rate.h) reserve a run's turn when they hold a task:
-     * hold_counted says cel__execute held the delivery for a turn it has
-     * reserved (held.c keeps that with it), rerun_counted that the
-     * delivery held.c hands back in has its turn. */
-    bool hold_counted, rerun_counted;
+     * hold_turn is the turn cel__execute held the delivery for (held.c
+     * keeps it with the delivery, and gives it back if the delivery
+     * leaves unrun), rerun_turn the turn of the delivery held.c hands
+     * back in; 0 for none. */
+    int hold_turn, rerun_turn;
 } cel_child_t;
 
 /* Task events (task_events.c): each does nothing while they are off. */
@@ -183,7 +184,8 @@ void cel__reply_learn_limit(cel_child_t *c, const char *broker_text);
 extern volatile sig_atomic_t cel__child_stop;
 
 /* cel__child_terminate kills the child with sig, as revoke(terminate=True)
- * would have: for a task revoked so while its child was starting it. */
-void cel__child_terminate(int sig);
+ * would have, after sending the acks and events of what it finished: for
+ * a task revoked so while its child was starting it. */
+void cel__child_terminate(cel_child_t *c, int sig);
 
 #endif

@@ -29,8 +29,9 @@ cel__consumers_start(cel_child_t *c, bool declare, cel_error_t *err)
     }
     c->window.size = c->window.want;
     if (c->nqueues == 0 || c->queues_gen != queues_gen(c)) {
-        c->nqueues = cel__ops_queues(&c->board->ops, c->queues, &c->queues_gen);
-        declare = true;
+        int n = cel__ops_queues(&c->board->ops, c->queues, &c->queues_gen);
+        declare = declare || n >= 0;
+        c->nqueues = n >= 0 ? n : c->nqueues; /* else again next time */
     }
     for (int i = 0; r == 0 && i < c->nqueues; i++) {
         if (declare) {

@@ -240,7 +240,7 @@ run_task(cel_child_t *c, const cel_task_msg_t *m, cel_task_fn fn,
      * other. A plain revoke that comes this late lets the task run. */
     int sig = 0;
     if (cel__ops_revoked(&c->board->ops, m->id, &sig) && sig != 0) {
-        cel__child_terminate(sig);
+        cel__child_terminate(c, sig);
     }
     arm_soft_limit(soft);
     json_t *value = fn(ctx, m->args, m->kwargs);
@@ -594,16 +594,18 @@ static bool
 rate_limited(cel_child_t *c, const cel_task_msg_t *m, int64_t now,
              int64_t *hold_until_us)
 {
-    if (c->rerun_counted) {
+    int turn = 0;
+
+    if (c->rerun_turn > 0) {
         return false;
     }
     int64_t wait =
-        cel__rate_take(c->board->ops.rates, m->task, cel_clock_now_us());
+        cel__rate_take(c->board->ops.rates, m->task, cel_clock_now_us(), &turn);
     if (wait <= 0) {
         return false;
     }
     *hold_until_us = now + wait;
-    c->hold_counted = true;
+    c->hold_turn = turn;
     return true;
 }
 

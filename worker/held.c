@@ -80,7 +80,7 @@ holding(const cel_held_t *h)
 
 /* Keeps only d's tag and due time; false when that list is full too. */
 static bool
-add_light(cel_held_t *h, const cel_delivery_t *d, int64_t due_us)
+add_light(cel_held_t *h, const cel_delivery_t *d, int64_t due_us, int turn)
 {
     if (h->nlight == h->light_cap) {
         size_t cap = h->light_cap ? h->light_cap * 2 : 1024;
@@ -101,7 +101,7 @@ add_light(cel_held_t *h, const cel_delivery_t *d, int64_t due_us)
                 "delivery tag only, to be delivered again when due",
                 CEL_HELD_MAX_FULL, CEL_HELD_MAX_BYTES >> 20);
     }
-    h->light[h->nlight++] = (cel_held_light_t){due_us, d->delivery_tag};
+    h->light[h->nlight++] = (cel_held_light_t){due_us, d->delivery_tag, turn};
     return true;
 }
 
@@ -113,20 +113,20 @@ cel__held_add(cel_child_t *c, cel_held_t *h, cel_delivery_t *d, int64_t due_us)
     /* Acks still batched cover only tags below this one: send them, then
      * ack one by one while anything is held. */
     int r = cel__flush_acks(c);
-    bool counted = c->hold_counted;
+    int turn = c->hold_turn;
 
-    c->hold_counted = false;
+    c->hold_turn = 0;
     c->holding = true;
     h->since_consume++;
     if (h->nfull < CEL_HELD_MAX_FULL &&
         h->full_bytes + d->env.body_len <= CEL_HELD_MAX_BYTES) {
         h->full_bytes += d->env.body_len;
-        h->full[h->nfull++] =
-            (cel_held_full_t){due_us, *d, counted}; /* takes d */
+        h->full[h->nfull++] = (cel_held_full_t){due_us, *d, turn}; /* takes d */
         cel__held_publish(c, h);
         return r;
     }
-    if (!add_light(h, d, due_us) && r == 0) {
+    if (!add_light(h, d, due_us, turn) && r == 0) {
+        cel__rate_give_back(c->board->ops.rates, turn);
         r = cel_broker_reject(c->broker, d->delivery_tag, true, &err);
     }
     cel_delivery_clear(d);
@@ -156,6 +156,7 @@ return_due(cel_child_t *c, cel_held_t *h, int64_t now, int64_t *next_us)
             continue;
         }
         r = cel_broker_reject(c->broker, h->light[i].delivery_tag, true, &err);
+        cel__rate_give_back(c->board->ops.rates, h->light[i].turn);
         h->light[i] = h->light[--h->nlight];
     }
     if (r != 0) {
@@ -188,6 +189,31 @@ take_due(cel_held_t *h, int64_t now, int *i, int64_t *next_us,
     return false;
 }
 
+/* Remote control set a rate limit: the tasks held for turns of the old
+ * limits are due now, to take turns of the new ones. */
+static void
+new_limits(cel_child_t *c, cel_held_t *h, int64_t now)
+{
+    unsigned gen = atomic_load(&c->board->ops.rates_gen);
+
+    if (gen == h->rates_gen) {
+        return;
+    }
+    h->rates_gen = gen;
+    for (int i = 0; i < h->nfull; i++) {
+        if (h->full[i].turn > 0) {
+            h->full[i].turn = 0;
+            h->full[i].due_us = now;
+        }
+    }
+    for (size_t i = 0; i < h->nlight; i++) {
+        if (h->light[i].turn > 0) {
+            h->light[i].turn = 0;
+            h->light[i].due_us = now;
+        }
+    }
+}
+
 int
 cel__held_run_due(cel_child_t *c, cel_held_t *h, int64_t *next_us)
 {
@@ -197,19 +223,21 @@ cel__held_run_due(cel_child_t *c, cel_held_t *h, int64_t *next_us)
     int r = 0;
 
     *next_us = 0;
+    new_limits(c, h, now);
     for (int i = 0; r == 0 && take_due(h, now, &i, next_us, &e);) {
         int64_t again = 0;
         cel__held_publish(c, h);
         c->rerun = true; /* its task-received event went already */
-        c->rerun_counted = e.counted;
+        c->rerun_turn = e.turn;
         r = cel__execute(c, &e.d, &again);
-        c->rerun = c->rerun_counted = false;
+        c->rerun = false;
+        c->rerun_turn = 0;
         if (r == CEL__HOLD) { /* not its turn yet (its rate limit, or the
                                * clock went back): hold it again */
             h->full_bytes += e.d.env.body_len;
-            h->full[h->nfull++] =
-                (cel_held_full_t){again, e.d, c->hold_counted || e.counted};
-            c->hold_counted = false;
+            h->full[h->nfull++] = (cel_held_full_t){
+                again, e.d, c->hold_turn > 0 ? c->hold_turn : e.turn};
+            c->hold_turn = 0;
             r = 0;
             continue;
         }
@@ -237,6 +265,7 @@ cel__held_give_back(cel_child_t *c, cel_held_t *h, int64_t *next_us, int *n)
     *next_us = 0;
     for (int i = 0; r == 0 && take_due(h, now, &i, next_us, &e);) {
         r = cel_broker_reject(c->broker, e.d.delivery_tag, true, &err);
+        cel__rate_give_back(c->board->ops.rates, e.turn);
         cel_delivery_clear(&e.d);
         ++*n;
     }

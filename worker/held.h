@@ -21,12 +21,13 @@
 typedef struct {
     int64_t due_us; /* wall clock */
     cel_delivery_t d;
-    bool counted; /* its rate-limited turn is reserved (child.h) */
+    int turn; /* its rate limit's turn, reserved (child.h); 0: none */
 } cel_held_full_t;
 
 typedef struct {
     int64_t due_us;
     uint64_t delivery_tag;
+    int turn;
 } cel_held_light_t;
 
 typedef struct {
@@ -35,7 +36,8 @@ typedef struct {
     size_t full_bytes;
     cel_held_light_t *light; /* owned, grows to CEL_HELD_MAX_LIGHT */
     size_t nlight, light_cap;
-    int since_consume; /* held since the consumers were last started */
+    int since_consume;  /* held since the consumers were last started */
+    unsigned rates_gen; /* ops.h's, when the turns were last looked at */
 } cel_held_t;
 
 /* cel__held_init allocates the table; 0 or CEL_ENOMEM. */
@@ -45,11 +47,12 @@ int cel__held_init(cel_held_t *h);
 void cel__held_free(cel_held_t *h);
 
 /* cel__held_drop forgets every held task: unacked, they go back to the
- * queue with the connection. */
+ * queue with the connection. Their rate-limit turns are not given back
+ * (they lie ahead): those tasks, delivered again, wait behind them. */
 void cel__held_drop(cel_held_t *h);
 
 /* cel__held_add holds d until due_us, taking over d's buffers, with
- * c->hold_counted (cleared). Returns 0 or a broker error. */
+ * c->hold_turn (cleared). Returns 0 or a broker error. */
 int cel__held_add(cel_child_t *c, cel_held_t *h, cel_delivery_t *d,
                   int64_t due_us);
 

@@ -57,22 +57,24 @@ cel__ops_tick(cel_ops_t *ops)
 int
 cel__ops_queues(cel_ops_t *ops, char out[][CEL_SHORTSTR_SIZE], unsigned *gen)
 {
-    int n = 0;
+    char copy[CEL_MAX_QUEUES][CEL_SHORTSTR_SIZE];
 
     for (int tries = 0; tries < CEL_SEQ_TRIES; tries++) {
         unsigned s = cel__seq_read_begin(&ops->queues_seq);
-        n = ops->nqueues;
+        int n = ops->nqueues;
         n = n < 0 ? 0 : n > CEL_MAX_QUEUES ? CEL_MAX_QUEUES : n;
-        for (int i = 0; i < n; i++) {
-            memcpy(out[i], ops->queues[i], CEL_SHORTSTR_SIZE);
-            out[i][CEL_SHORTSTR_SIZE - 1] = '\0';
-        }
-        *gen = atomic_load(&ops->queues_gen);
+        memcpy(copy, ops->queues, (size_t)n * CEL_SHORTSTR_SIZE);
+        unsigned g = atomic_load(&ops->queues_gen);
         if (cel__seq_read_ok(&ops->queues_seq, s)) {
-            break;
+            for (int i = 0; i < n; i++) {
+                memcpy(out[i], copy[i], CEL_SHORTSTR_SIZE);
+                out[i][CEL_SHORTSTR_SIZE - 1] = '\0';
+            }
+            *gen = g;
+            return n;
         }
     }
-    return n; /* a writer that died halfway: the list as it stands */
+    return CEL_ETIMEDOUT; /* out and *gen untouched: ask again later */
 }
 
 static int
@@ -87,13 +89,23 @@ queue_index(const cel_ops_t *ops, const char *name)
 }
 
 int
-cel__ops_queue_add(cel_ops_t *ops, const char *name)
+cel__ops_queue_room(const cel_ops_t *ops, const char *name)
 {
     if (queue_index(ops, name) >= 0) {
         return CEL_EINVAL;
     }
     if (ops->nqueues == CEL_MAX_QUEUES || strlen(name) >= CEL_SHORTSTR_SIZE) {
         return CEL_ERANGE;
+    }
+    return 0;
+}
+
+int
+cel__ops_queue_add(cel_ops_t *ops, const char *name)
+{
+    int r = cel__ops_queue_room(ops, name);
+    if (r != 0) {
+        return r;
     }
     unsigned s = cel__seq_write_begin(&ops->queues_seq);
     snprintf(ops->queues[ops->nqueues++], CEL_SHORTSTR_SIZE, "%s", name);

@@ -64,6 +64,7 @@ typedef struct {
     cel_revoked_t revoked[CEL_REVOKED_MAX];
     cel_total_t totals[CEL_TOTALS_MAX];
     cel_rate_t rates[CEL_RATE_MAX];
+    atomic_uint rates_gen; /* moves on when remote control sets a limit */
     cel_tlimit_t limits[CEL_LIMITS_MAX];
 } cel_ops_t;
 
@@ -79,13 +80,17 @@ int cel__ops_init(cel_ops_t *ops, const cel_worker_config_t *cfg);
 unsigned cel__ops_tick(cel_ops_t *ops);
 
 /* Queues: cel__ops_queues copies the list into out (and its generation
- * into *gen), returning how many; cel__ops_queue_add and _remove change it
- * (control process only): 0, CEL_ERANGE when full, CEL_EINVAL for a
- * queue already there (add) or not there (remove). */
+ * into *gen), returning how many, or CEL_ETIMEDOUT with neither touched
+ * when the writer kept it busy (or died halfway); cel__ops_queue_add and
+ * _remove change it (control process only): 0, CEL_ERANGE when full,
+ * CEL_EINVAL for a queue already there (add) or not there (remove).
+ * cel__ops_queue_room says whether add would take name (the control
+ * process, before it declares the queue). */
 int cel__ops_queues(cel_ops_t *ops, char out[][CEL_SHORTSTR_SIZE],
                     unsigned *gen);
 int cel__ops_queue_add(cel_ops_t *ops, const char *name);
 int cel__ops_queue_remove(cel_ops_t *ops, const char *name);
+int cel__ops_queue_room(const cel_ops_t *ops, const char *name);
 
 /* Revoked ids: cel__ops_revoke adds id (signum 0: not terminating);
  * cel__ops_revoked says whether id is revoked, with the signal it asked

@@ -159,12 +159,21 @@ reply(cel_control_t *ctl, const json_t *reply_to, const char *ticket, json_t *a,
     env.body_owned = cel_json_dump(body, &env.body_len);
     env.body = env.body_owned;
     json_decref(body);
+    unsigned reopened = cel_broker_reopened(ctl->broker);
     int r = cel_broker_declare_exchange(ctl->broker, exchange, "direct", false,
                                         false, err);
     if (r == 0 && env.body != NULL) {
         r = cel_broker_publish(ctl->broker, exchange, key, &env, err);
     }
     cel_envelope_clear(&env);
+    if (r != 0 && cel_broker_reopened(ctl->broker) != reopened) {
+        /* The broker closed the channel, not the connection: the answer
+         * is lost, the mailbox is consumed again (control.c). */
+        CEL_LOG(CEL_LOG_WARN, "remote control: no answer to %.100s: %s",
+                exchange, err->text);
+        cel_error_clear(err);
+        return 0;
+    }
     return r;
 }
 

@@ -65,6 +65,7 @@ cel__rate_set(cel_rate_t *table, const char *name, double per_s,
     }
     unsigned s = cel__seq_write_begin(&e->seq);
     atomic_store(&e->tat_us, 0); /* a new limit starts now */
+    atomic_store(&e->credit, 0);
     if (per_s > 0) {
         snprintf(e->name, sizeof(e->name), "%s", name);
         snprintf(e->text, sizeof(e->text), "%s", text);
@@ -97,23 +98,47 @@ interval_of(cel_rate_t *table, const char *name, cel_rate_t **entry)
     return 0; /* a writer that never finishes: run rather than stall */
 }
 
+/* A turn given back, if any is: true when this run takes it. */
+static bool
+take_credit(cel_rate_t *e)
+{
+    int64_t n = atomic_load(&e->credit);
+
+    while (n > 0) {
+        if (atomic_compare_exchange_weak(&e->credit, &n, n - 1)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int64_t
-cel__rate_take(cel_rate_t *table, const char *name, int64_t now_us)
+cel__rate_take(cel_rate_t *table, const char *name, int64_t now_us, int *turn)
 {
     cel_rate_t *e = NULL;
     int64_t interval = interval_of(table, name, &e);
 
-    if (interval <= 0) {
+    *turn = 0;
+    if (interval <= 0 || take_credit(e)) {
         return 0;
     }
     /* The run's turn is the later of now and the entry's time; the next
      * run's comes an interval after it. */
     int64_t tat = atomic_load(&e->tat_us);
     for (;;) {
-        int64_t turn = tat > now_us ? tat : now_us;
-        if (atomic_compare_exchange_weak(&e->tat_us, &tat, turn + interval)) {
-            return turn - now_us;
+        int64_t at = tat > now_us ? tat : now_us;
+        if (atomic_compare_exchange_weak(&e->tat_us, &tat, at + interval)) {
+            *turn = at > now_us ? (int)(e - table) + 1 : 0;
+            return at - now_us;
         }
+    }
+}
+
+void
+cel__rate_give_back(cel_rate_t *table, int turn)
+{
+    if (turn > 0 && turn <= CEL_RATE_MAX) {
+        atomic_fetch_add(&table[turn - 1].credit, 1);
     }
 }
 

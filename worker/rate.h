@@ -26,6 +26,7 @@ typedef struct {
     char name[128];              /* task name, "" for a free entry */
     _Atomic int64_t interval_us; /* between runs; 0: no limit */
     _Atomic int64_t tat_us;      /* the next run's theoretical time */
+    _Atomic int64_t credit;      /* turns given back unused, run first */
     char text[24];               /* as given, e.g. "10/s" */
 } cel_rate_t;
 
@@ -35,15 +36,20 @@ typedef struct {
 int cel__rate_parse(const char *text, double *per_s);
 
 /* cel__rate_set sets (or with per_s 0 clears) task name's limit in the
- * table of CEL_RATE_MAX entries, its turns counted afresh. Returns 0, or
- * CEL_ERANGE when the table is full. */
+ * table of CEL_RATE_MAX entries, its turns counted afresh (held tasks
+ * take theirs again: ops.h's rates_gen). Returns 0, or CEL_ERANGE when
+ * the table is full. */
 int cel__rate_set(cel_rate_t *table, const char *name, double per_s,
                   const char *text);
 
 /* cel__rate_take counts a run of task name and says when it may start:
  * 0 for now (now_us, monotonic), else in how many microseconds, its turn
- * then reserved. */
-int64_t cel__rate_take(cel_rate_t *table, const char *name, int64_t now_us);
+ * then reserved and named in *turn (0 when none is): a task held for its
+ * turn that leaves without running gives the turn back with
+ * cel__rate_give_back, for the next run of its name to take at once. */
+int64_t cel__rate_take(cel_rate_t *table, const char *name, int64_t now_us,
+                       int *turn);
+void cel__rate_give_back(cel_rate_t *table, int turn);
 
 /* cel__rate_text copies name's limit as given into out ("" for none). */
 void cel__rate_text(cel_rate_t *table, const char *name, char *out,

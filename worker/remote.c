@@ -62,16 +62,21 @@ terminate(cel_control_t *ctl, const char *id, int sig)
     for (int i = 0; i < ctl->board->nslots; i++) {
         cel_slot_state_t *s = &ctl->board->slots[i];
         pid_t pid = atomic_load(&s->pid);
+        unsigned run = atomic_load(&s->run);
         if (pid <= 0 || !running(s, h, len)) {
             continue;
         }
+        CEL_LOG(CEL_LOG_WARN, "Terminating %s (signal %d), child pid %d", id,
+                sig, (int)pid);
+        atomic_store(&s->terminate_run, run);
         atomic_store(&s->terminate_sig, sig);
-        if (!running(s, h, len)) { /* it finished meanwhile */
+        /* The child may have finished the task meanwhile: it then takes a
+         * signal flagged for another run as it would any other (only
+         * SIGKILL cannot be told apart, within this instant). */
+        if (atomic_load(&s->run) != run || !running(s, h, len)) {
             atomic_store(&s->terminate_sig, 0);
             return false;
         }
-        CEL_LOG(CEL_LOG_WARN, "Terminating %s (signal %d), child pid %d", id,
-                sig, (int)pid);
         kill(pid, sig);
         return true;
     }
@@ -192,6 +197,13 @@ add_consumer(cel_control_t *ctl, const json_t *args)
     if (q == NULL || q[0] == '\0' || strlen(q) > 255) {
         return cel__cmd_error("add_consumer wants queue, a queue name");
     }
+    int r = cel__ops_queue_room(&ctl->board->ops, q);
+    if (r == CEL_EINVAL) {
+        return cel__cmd_ok("already consuming from %s", q);
+    }
+    if (r != 0) {
+        return cel__cmd_error("at most %d queues", CEL_MAX_QUEUES);
+    }
     /* Declared here first, as each child will: a queue the broker refuses
      * is answered as an error, not handed to every child to fail on. */
     if (cel_broker_declare_task_queue(ctl->broker, q, &err) != 0) {
@@ -199,7 +211,7 @@ add_consumer(cel_control_t *ctl, const json_t *args)
                 err.text);
         return cel__cmd_error("cannot consume from %.255s: %s", q, err.text);
     }
-    int r = cel__ops_queue_add(&ctl->board->ops, q);
+    r = cel__ops_queue_add(&ctl->board->ops, q);
     if (r == CEL_ERANGE) {
         return cel__cmd_error("at most %d queues", CEL_MAX_QUEUES);
     }
@@ -257,6 +269,7 @@ rate_limit(cel_control_t *ctl, const json_t *args)
         return cel__cmd_error("at most %d tasks with a rate limit",
                               CEL_RATE_MAX);
     }
+    atomic_fetch_add(&ctl->board->ops.rates_gen, 1); /* held tasks look */
     return cel__cmd_ok(per_s > 0 ? "new rate limit set successfully"
                                  : "rate limit disabled successfully");
 }

@@ -243,7 +243,13 @@ try:
     r = app.control.rate_limit('nope', '2/s', destination=[cnode], reply=True)
     check('rate_limit of an unknown task: error',
           r and 'error' in r[0][cnode])
+    app.control.rate_limit('add', '1/m', destination=[cnode], reply=True)
+    slow = [send('add', (i, 1)) for i in range(3)]
+    check('at 1/m the first add runs', slow[0].get(timeout=20) == 1)
+    time.sleep(1)  # the other two are held, a minute apart
     app.control.rate_limit('add', '0', destination=[cnode], reply=True)
+    check('lifting the limit runs the held adds at once',
+          [x.get(timeout=20) for x in slow[1:]] == [2, 3])
 
 #time_limit for the task's next runs.
     r = app.control.time_limit('slow_sum', soft=None, hard=1,

@@ -118,22 +118,29 @@ main(void)
     /* The shared bucket: one run per 100 ms, whoever asks; a run over the
      * limit has the next turn reserved, so turns line up in order. */
     static cel_rate_t table[CEL_RATE_MAX];
+    int turn = -1, t2 = -1, t3 = -1;
     CHECK_OK(cel__rate_set(table, "add", 10, "10/s"));
-    CHECK_EQ_INT(cel__rate_take(table, "add", 1000000), 0);
-    CHECK_EQ_INT(cel__rate_take(table, "add", 1050000), 50000);
-    CHECK_EQ_INT(cel__rate_take(table, "add", 1050000), 150000);
-    CHECK_EQ_INT(cel__rate_take(table, "add", 1100000), 200000);
-    CHECK_EQ_INT(cel__rate_take(table, "add", 1500000), 0);
-    CHECK_EQ_INT(cel__rate_take(table, "other", 1100000), 0);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1000000, &turn), 0);
+    CHECK_EQ_INT(turn, 0);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1050000, &turn), 50000);
+    CHECK(turn > 0);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1050000, &t2), 150000);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1100000, &t3), 200000);
+    /* A held task handed back unrun gives its turn to the next run. */
+    cel__rate_give_back(table, t2);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1200000, &t2), 0);
+    CHECK_EQ_INT(t2, 0);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1500000, &t2), 0);
+    CHECK_EQ_INT(cel__rate_take(table, "other", 1100000, &t2), 0);
     /* A new limit counts afresh: nothing reserved under the old one. */
     CHECK_OK(cel__rate_set(table, "add", 1, "1/s"));
-    CHECK_EQ_INT(cel__rate_take(table, "add", 1500000), 0);
-    CHECK_EQ_INT(cel__rate_take(table, "add", 1600000), 900000);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1500000, &t2), 0);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1600000, &t2), 900000);
     char text[24];
     cel__rate_text(table, "add", text, sizeof(text));
     CHECK_STR_EQ(text, "1/s");
     CHECK_OK(cel__rate_set(table, "add", 0, "0"));
-    CHECK_EQ_INT(cel__rate_take(table, "add", 1100001), 0);
+    CHECK_EQ_INT(cel__rate_take(table, "add", 1100001, &t2), 0);
     cel__config_clear(&cfg);
     puts("ok");
     return 0;
