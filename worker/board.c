@@ -94,8 +94,7 @@ cel__board_begin(cel_board_t *board, int slot, const cel_board_task_t *t)
     s->hard_limit_ms = t->hard_limit_ms;
     s->acked = t->acked;
     s->killed_at_limit = 0;
-    atomic_store(&s->terminate_sig, 0);
-    atomic_fetch_add(&s->run, 1);
+    atomic_fetch_add(&s->run, 1); /* a flag for the last run no longer holds */
     atomic_thread_fence(memory_order_release);
     s->busy = 1;
     atomic_thread_fence(memory_order_seq_cst); /* busy, then the master */

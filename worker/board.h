@@ -52,7 +52,8 @@ typedef struct {
                                       terminate_run; the child dies of it
                                       (child.c), even of SIGTERM, which
                                       otherwise stops it warm. Cleared as
-                                      a task begins and ends. */
+                                      a task ends and as a new child takes
+                                      the slot; run moving on voids it. */
     atomic_uint terminate_run;
     cel_task_key_t key;              /* the task's whole id, hashed */
     char task_id[CEL_SHORTSTR_SIZE]; /* its first bytes, for logs */

@@ -124,6 +124,7 @@ pidbox_or_warn(cel_control_t *ctl, cel_error_t *err)
 {
     int r = cel__pidbox_start(ctl, err);
 
+    ctl->reopened = cel_broker_reopened(ctl->broker);
     if (r != 0 && strstr(err->text, "RESOURCE_LOCKED") != NULL) {
         if (!ctl->pidbox_warned) {
             CEL_LOG(CEL_LOG_WARN,
@@ -134,7 +135,6 @@ pidbox_or_warn(cel_control_t *ctl, cel_error_t *err)
         }
         ctl->pidbox_warned = true;
         ctl->pidbox_retry_ms = cel_clock_now_ms() + PIDBOX_RETRY_MS;
-        ctl->reopened = cel_broker_reopened(ctl->broker);
         cel_error_clear(err);
         return 0;
     }
@@ -144,7 +144,6 @@ pidbox_or_warn(cel_control_t *ctl, cel_error_t *err)
         ctl->pidbox_warned = false;
     }
     ctl->pidbox_retry_ms = 0;
-    ctl->reopened = cel_broker_reopened(ctl->broker);
     return r;
 }
 
@@ -155,10 +154,12 @@ pidbox_or_warn(cel_control_t *ctl, cel_error_t *err)
 static int
 consume_again(cel_control_t *ctl, cel_error_t *err)
 {
-    if (cel_broker_reopened(ctl->broker) == ctl->reopened) {
+    unsigned now = cel_broker_reopened(ctl->broker);
+
+    if (now == ctl->reopened) {
         return 0;
     }
-    ctl->reopened = cel_broker_reopened(ctl->broker);
+    ctl->reopened = now;
     if (ctl->cfg->without_control || ctl->pidbox_retry_ms > 0) {
         return 0;
     }

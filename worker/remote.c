@@ -191,27 +191,20 @@ static json_t *
 add_consumer(cel_control_t *ctl, const json_t *args)
 {
     const char *q = json_string_value(json_object_get(args, "queue"));
-
     cel_error_t err = CEL_ERROR_INIT;
 
     if (q == NULL || q[0] == '\0' || strlen(q) > 255) {
         return cel__cmd_error("add_consumer wants queue, a queue name");
     }
-    int r = cel__ops_queue_room(&ctl->board->ops, q);
-    if (r == CEL_EINVAL) {
-        return cel__cmd_ok("already consuming from %s", q);
-    }
-    if (r != 0) {
-        return cel__cmd_error("at most %d queues", CEL_MAX_QUEUES);
-    }
     /* Declared here first, as each child will: a queue the broker refuses
      * is answered as an error, not handed to every child to fail on. */
-    if (cel_broker_declare_task_queue(ctl->broker, q, &err) != 0) {
+    int r = cel__ops_queue_room(&ctl->board->ops, q);
+    if (r == 0 && cel_broker_declare_task_queue(ctl->broker, q, &err) != 0) {
         CEL_LOG(CEL_LOG_WARN, "remote control: add_consumer %.255s: %s", q,
                 err.text);
         return cel__cmd_error("cannot consume from %.255s: %s", q, err.text);
     }
-    r = cel__ops_queue_add(&ctl->board->ops, q);
+    r = r == 0 ? cel__ops_queue_add(&ctl->board->ops, q) : r;
     if (r == CEL_ERANGE) {
         return cel__cmd_error("at most %d queues", CEL_MAX_QUEUES);
     }

@@ -127,15 +127,13 @@ exception_text(const char *exc_type, const char *message)
     return json_string(exc);
 }
 
-void
-cel__tev_failed(cel_child_t *c, const char *type, const cel_task_msg_t *m,
-                const char *exc_type, const char *message,
-                const char *traceback)
+/* type (task-failed or task-retried) for the task id, with
+ * exc_type(repr(message)) and the traceback. */
+static void
+failed_event(cel_child_t *c, const char *type, const char *id,
+             const char *exc_type, const char *message, const char *traceback)
 {
-    if (!on(c)) {
-        return;
-    }
-    json_t *ev = task_event(c, type, m);
+    json_t *ev = id_event(c, type, id);
     if (ev != NULL) {
         json_object_set_new(ev, "exception", exception_text(exc_type, message));
         json_object_set_new(ev, "traceback", opt_str(traceback));
@@ -143,33 +141,11 @@ cel__tev_failed(cel_child_t *c, const char *type, const cel_task_msg_t *m,
     add(c, ev);
 }
 
-void
-cel__tev_lost(cel_child_t *c, const char *id, bool revoked,
-              const char *exc_type, const char *reason)
+static void
+revoked_event(cel_child_t *c, const char *id, bool terminated, int signum,
+              bool expired)
 {
-    if (!on(c)) {
-        return;
-    }
-    json_t *ev = id_event(c, revoked ? "task-revoked" : "task-failed", id);
-    if (ev != NULL && revoked) {
-        json_object_set_new(ev, "terminated", json_true());
-        json_object_set_new(ev, "signum", json_null());
-        json_object_set_new(ev, "expired", json_false());
-    } else if (ev != NULL) {
-        json_object_set_new(ev, "exception", exception_text(exc_type, reason));
-        json_object_set_new(ev, "traceback", json_null());
-    }
-    add(c, ev);
-}
-
-void
-cel__tev_revoked(cel_child_t *c, const cel_task_msg_t *m, bool terminated,
-                 int signum, bool expired)
-{
-    if (!on(c)) {
-        return;
-    }
-    json_t *ev = task_event(c, "task-revoked", m);
+    json_t *ev = id_event(c, "task-revoked", id);
     if (ev != NULL) {
         json_object_set_new(ev, "terminated", json_boolean(terminated));
         json_object_set_new(ev, "signum",
@@ -177,6 +153,36 @@ cel__tev_revoked(cel_child_t *c, const cel_task_msg_t *m, bool terminated,
         json_object_set_new(ev, "expired", json_boolean(expired));
     }
     add(c, ev);
+}
+
+void
+cel__tev_failed(cel_child_t *c, const char *type, const cel_task_msg_t *m,
+                const char *exc_type, const char *message,
+                const char *traceback)
+{
+    if (on(c)) {
+        failed_event(c, type, m->id, exc_type, message, traceback);
+    }
+}
+
+void
+cel__tev_lost(cel_child_t *c, const char *id, bool revoked,
+              const char *exc_type, const char *reason)
+{
+    if (on(c) && revoked) {
+        revoked_event(c, id, true, 0, false);
+    } else if (on(c)) {
+        failed_event(c, "task-failed", id, exc_type, reason, NULL);
+    }
+}
+
+void
+cel__tev_revoked(cel_child_t *c, const cel_task_msg_t *m, bool terminated,
+                 int signum, bool expired)
+{
+    if (on(c)) {
+        revoked_event(c, m->id, terminated, signum, expired);
+    }
 }
 
 void
