@@ -70,22 +70,31 @@ def send(task, args=(), queue=cq, **kw):
 events, state = [], State()
 
 
-def receive(stop):
+receivers = []
+
+
+def receive():
+    """One capture for the whole test: each capture round consumes the
+    receiver's auto-delete queue anew, and events sent between two rounds
+    would be lost with the queue. should_stop ends it."""
     def on(ev):
         if ev.get('hostname') in both:
             events.append(ev)
         state.event(ev)
     with app.connection() as conn:
         recv = app.events.Receiver(conn, handlers={'*': on})
-        while not stop.is_set():
-            try:
-                recv.capture(limit=None, timeout=1, wakeup=False)
-            except Exception:  # socket.timeout ends a capture round
-                pass
+        receivers.append(recv)
+        recv.capture(limit=None, timeout=None, wakeup=False)
 
 
-stop = threading.Event()
-receiver = threading.Thread(target=receive, args=(stop,), daemon=True)
+class Stop:
+    def set(self):
+        for recv in receivers:
+            recv.should_stop = True
+
+
+stop = Stop()
+receiver = threading.Thread(target=receive, daemon=True)
 try:
     pong = wait_for('ping', lambda: (lambda r: r if r and len(r) == 2 else
                                      None)(inspect(both, 1).ping()))
